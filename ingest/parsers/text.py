@@ -1,0 +1,89 @@
+"""Text clean-up shared by the parsers: markup, spaced letters, OCR slips."""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+
+_TAG = re.compile(r"<[^>]+>")
+_BLOCK_TAG = re.compile(r"</?(p|li|ul|ol|br|div)\b[^>]*>", re.IGNORECASE)
+# Latin letters separated by single spaces, as PDF extraction produces: "e L T A X"
+_SPACED_LATIN = re.compile(r"(?<![A-Za-z])((?:[A-Za-z] ){2,}[A-Za-z])(?![A-Za-z])")
+# Known OCR slips in the source PDFs (wrong → right). Keep this list short and explicit.
+OCR_FIXES: dict[str, str] = {
+    "びったり": "ぴったり",
+    "デバйд": "デバイド",  # Cyrillic й/д inside katakana
+}
+_SPACES = re.compile(r"[ \t\u3000]+")
+
+
+def strip_markup(text: str) -> str:
+    """Remove HTML tags; block tags become line breaks so list items stay apart."""
+    text = _BLOCK_TAG.sub("\n", text)
+    text = _TAG.sub("", text)
+    return html.unescape(text)
+
+
+def join_spaced_letters(text: str) -> str:
+    return _SPACED_LATIN.sub(lambda m: m.group(1).replace(" ", ""), text)
+
+
+def fix_ocr(text: str) -> str:
+    for wrong, right in OCR_FIXES.items():
+        text = text.replace(wrong, right)
+    return text
+
+
+def clean(text: str) -> str:
+    """Markup-free, OCR-fixed text with tidy whitespace; paragraph breaks kept."""
+    text = fix_ocr(join_spaced_letters(strip_markup(text)))
+    text = text.replace("\r", "")
+    lines = [_SPACES.sub(" ", line).strip() for line in text.split("\n")]
+    out: list[str] = []
+    for line in lines:
+        if line or (out and out[-1]):
+            out.append(line)
+    return "\n".join(out).strip()
+
+
+def one_line(text: str) -> str:
+    """Collapse a field to one line (for titles and short values)."""
+    return _SPACES.sub(" ", clean(text).replace("\n", " ")).strip()
+
+
+_FULLWIDTH = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
+
+
+def nfkc_digits(text: str) -> str:
+    """Full-width ASCII (digits, letters, signs) to half-width; Japanese left as is."""
+    return text.translate(_FULLWIDTH)
+
+
+_REIWA = re.compile(r"令和\s*(\d+|元)\s*年")
+
+
+def reiwa_to_western(n: int) -> int:
+    return 2018 + n
+
+
+def years_in(text: str) -> list[int]:
+    """Western fiscal years named in text: 2025 / 令和7年 / R7 all give 2025."""
+    text = nfkc_digits(text)
+    years: set[int] = set()
+    for m in re.finditer(r"(?<!\d)(20[1-4]\d)(?!\d)", text):
+        years.add(int(m.group(1)))
+    for m in _REIWA.finditer(text):
+        n = 1 if m.group(1) == "元" else int(m.group(1))
+        years.add(reiwa_to_western(n))
+    for m in re.finditer(r"(?<![A-Za-z])R\s?(\d{1,2})(?!\d)", text):
+        years.add(reiwa_to_western(int(m.group(1))))
+    return sorted(years)
+
+
+def year_range(text: str) -> list[int]:
+    """Years covered by a period such as 令和7年度～令和11年度 (inclusive)."""
+    found = years_in(text)
+    if len(found) >= 2 and re.search(r"[～~〜\-ー－]", text):
+        return list(range(found[0], found[-1] + 1))
+    return found

@@ -1,0 +1,99 @@
+"""Ingest: manifest → parse → chunk → embed into a new index generation → publish."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+from tqdm.auto import tqdm
+
+from assistant.settings import Settings
+from ingest.chunk import Chunk, chunk_plan
+from ingest.load import ManifestError, load_manifest, read_plan_text
+from ingest.parsers import get_parser
+from ingest.records import ParsedPlan, plan_from_dict, plan_to_dict
+from vectorstore.embeddings import SentenceTransformerEmbeddings
+from vectorstore.store import MissingIndex, current_generation, new_generation_dir, publish, write_generation
+
+
+@dataclass
+class IngestReport:
+    plans: dict[str, dict[str, int]] = field(default_factory=dict)  # id → measures/sections/glossary/chunks
+    chunks: int = 0
+    embedded: int = 0  # chunks that needed the model (cache misses)
+    seconds: float = 0.0
+    generation: str = ""
+
+
+def parse_plans(settings: Settings, only: str | None = None) -> list[ParsedPlan]:
+    plans = load_manifest(settings.manifest_path)
+    if only and only not in {p.id for p in plans}:
+        known = ", ".join(p.id for p in plans)
+        raise ManifestError(f"計画 ID「{only}」は manifest.json にありません（ある ID: {known}）")
+    return [get_parser(info.parser)(read_plan_text(info, settings.data_dir), info) for info in plans
+            if not only or info.id == only]
+
+
+def build_embeddings(settings: Settings, progress: bool = False) -> SentenceTransformerEmbeddings:
+    return SentenceTransformerEmbeddings(
+        model_name=settings.embedding_model,
+        model_dir=settings.model_dir,
+        cache_path=settings.cache_dir / "embeddings.sqlite3",
+        max_seq_length=settings.embedding_max_seq_length,
+        batch_size=settings.embedding_batch_size,
+        progress=progress,
+    )
+
+
+def ingest(
+    settings: Settings,
+    only: str | None = None,
+    embeddings: SentenceTransformerEmbeddings | None = None,
+    progress: bool = True,
+    log: Callable[[str], None] = lambda _msg: None,
+) -> IngestReport:
+    """Build and publish a new index generation. ``only`` re-parses one plan and
+    keeps the others' chunks and records from the current generation."""
+    started = time.perf_counter()
+    parsed = parse_plans(settings, only)
+    kept_chunks: list[Chunk] = []
+    records: dict[str, dict] = {}
+    if only:
+        try:
+            gen = current_generation(settings.index_dir)
+            manifest_ids = {p.id for p in load_manifest(settings.manifest_path)}
+            kept_chunks = [c for c in gen.chunks() if c.plan != only and c.plan in manifest_ids]
+            old = gen.read_json("records.json")["plans"]
+            records = {pid: data for pid, data in old.items() if pid != only and pid in manifest_ids}
+        except MissingIndex:
+            log("既存の索引がないため、すべての計画を取り込みます。")
+            parsed = parse_plans(settings)
+    report = IngestReport()
+    chunks = list(kept_chunks)
+    for plan in parsed:
+        plan_chunks = chunk_plan(plan)
+        chunks.extend(plan_chunks)
+        records[plan.info.id] = plan_to_dict(plan)
+    for pid, data in records.items():
+        plan = plan_from_dict(data)
+        report.plans[pid] = {
+            "measures": len(plan.measures),
+            "sections": len(plan.sections),
+            "glossary": len(plan.glossary),
+            "chunks": sum(1 for c in chunks if c.plan == pid),
+        }
+    embeddings = embeddings or build_embeddings(settings)
+    signature = getattr(embeddings, "signature", type(embeddings).__name__)
+    digest = hashlib.sha1("\n".join([signature, *sorted(c.id for c in chunks)]).encode()).hexdigest()[:12]
+    meta = {"collection": f"{settings.collection}-{digest}", "embedding": signature, "plans": sorted(records)}
+    path = new_generation_dir(settings.index_dir)
+    with tqdm(total=len(chunks), desc="埋め込み・索引作成", unit="chunk", disable=not progress) as bar:
+        gen = write_generation(path, chunks, {"plans": records}, embeddings, meta, settings.chroma_url, bar.update)
+    publish(settings.index_dir, gen)
+    report.chunks = len(chunks)
+    report.embedded = len(chunks) - getattr(embeddings, "last_cache_hits_total", 0)
+    report.seconds = time.perf_counter() - started
+    report.generation = gen.name
+    return report

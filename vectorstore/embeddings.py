@@ -1,0 +1,154 @@
+"""Sentence-transformers embeddings behind LangChain's ``Embeddings`` seam.
+
+Documents and queries use the model's own prompts (``encode_document`` /
+``encode_query``). Document vectors are cached by model + content hash in a
+small SQLite file, so re-ingesting unchanged chunks costs no model time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+import threading
+from pathlib import Path
+
+import numpy as np
+from langchain_core.embeddings import Embeddings
+
+from vectorstore.model_files import DEFAULT_MODEL, ModelError, check_model, install_model
+
+
+def cpu_supports_bf16() -> bool:
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def resolve_model_path(name: str, model_dir: Path, auto_install: bool = True) -> str:
+    """The default model is provisioned offline (and verified); other names pass through."""
+    if name != DEFAULT_MODEL:
+        return name
+    status = check_model(model_dir)
+    if status.ok:
+        return str(status.path)
+    if not auto_install:
+        raise ModelError(status.message)
+    return str(install_model(model_dir, force=True))
+
+
+class EmbeddingCache:
+    """Content-hash → vector, one table per model signature."""
+
+    def __init__(self, path: Path, signature: str):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(str(path), check_same_thread=False, timeout=30)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("CREATE TABLE IF NOT EXISTS vectors (sig TEXT, hash TEXT, vec BLOB, PRIMARY KEY (sig, hash))")
+        self._sig = signature
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def key(text: str) -> str:
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+    def get_many(self, keys: list[str]) -> dict[str, np.ndarray]:
+        found: dict[str, np.ndarray] = {}
+        with self._lock:
+            for i in range(0, len(keys), 500):
+                part = keys[i : i + 500]
+                marks = ",".join("?" * len(part))
+                rows = self._db.execute(
+                    f"SELECT hash, vec FROM vectors WHERE sig=? AND hash IN ({marks})", [self._sig, *part]
+                ).fetchall()
+                found.update({h: np.frombuffer(v, dtype=np.float32) for h, v in rows})
+        return found
+
+    def put_many(self, items: dict[str, np.ndarray]) -> None:
+        with self._lock, self._db:
+            self._db.executemany(
+                "INSERT OR REPLACE INTO vectors VALUES (?, ?, ?)",
+                [(self._sig, h, np.asarray(v, dtype=np.float32).tobytes()) for h, v in items.items()],
+            )
+
+
+class SentenceTransformerEmbeddings(Embeddings):
+    """Loads lazily: constructing this object does no work."""
+
+    def __init__(
+        self,
+        model_name: str = DEFAULT_MODEL,
+        model_dir: Path | None = None,
+        cache_path: Path | None = None,
+        max_seq_length: int = 256,
+        batch_size: int = 16,
+        dtype: str = "auto",
+        progress: bool = False,
+    ):
+        self.model_name = model_name
+        self.model_dir = model_dir or Path.home() / ".cache" / "planqa" / "models"
+        self.cache_path = cache_path
+        self.max_seq_length = max_seq_length
+        self.batch_size = batch_size
+        self.dtype = ("bfloat16" if cpu_supports_bf16() else "float32") if dtype == "auto" else dtype
+        self.progress = progress
+        self._model = None
+        self._cache: EmbeddingCache | None = None
+        self._load_lock = threading.Lock()
+
+    @property
+    def signature(self) -> str:
+        return f"{self.model_name}|{self.dtype}|{self.max_seq_length}"
+
+    def _load(self):
+        with self._load_lock:
+            if self._model is None:
+                import torch
+                from sentence_transformers import SentenceTransformer
+
+                path = resolve_model_path(self.model_name, self.model_dir)
+                kwargs = {"torch_dtype": torch.bfloat16} if self.dtype == "bfloat16" else {}
+                model = SentenceTransformer(path, device="cpu", model_kwargs=kwargs)
+                model.max_seq_length = self.max_seq_length
+                self._model = model
+        return self._model
+
+    def _encode(self, texts: list[str], query: bool) -> np.ndarray:
+        model = self._load()
+        has_prompts = "query" in getattr(model, "prompts", {})
+        if query and has_prompts:
+            vecs = model.encode_query(texts, batch_size=self.batch_size, normalize_embeddings=True)
+        elif has_prompts:
+            vecs = model.encode_document(
+                texts, batch_size=self.batch_size, normalize_embeddings=True, show_progress_bar=self.progress
+            )
+        else:
+            vecs = model.encode(
+                texts, batch_size=self.batch_size, normalize_embeddings=True, show_progress_bar=self.progress and not query
+            )
+        return np.asarray(vecs, dtype=np.float32)
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        if not texts:
+            return []
+        if self.cache_path is None:
+            return self._encode(texts, query=False).tolist()
+        if self._cache is None:
+            self._cache = EmbeddingCache(self.cache_path, self.signature)
+        keys = [EmbeddingCache.key(t) for t in texts]
+        found = self._cache.get_many(list(set(keys)))
+        missing = sorted({k: t for k, t in zip(keys, texts) if k not in found}.items())
+        if missing:
+            vecs = self._encode([t for _, t in missing], query=False)
+            new = {k: v for (k, _), v in zip(missing, vecs)}
+            self._cache.put_many(new)
+            found.update(new)
+        self.last_cache_hits = len(texts) - len(missing)
+        return [found[k].tolist() for k in keys]
+
+    def embed_query(self, text: str) -> list[float]:
+        return self._encode([text], query=True)[0].tolist()
+
+    def warm_up(self) -> None:
+        self._load()

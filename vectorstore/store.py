@@ -1,0 +1,167 @@
+"""The index on disk: immutable generations and an atomic CURRENT pointer.
+
+``planqa ingest`` writes a complete new generation (Chroma collection, chunks,
+records) in its own folder, marks it complete, then swaps ``CURRENT`` with
+``os.replace``. A reader therefore sees the old or the new index, never a mix,
+and an ingest killed midway leaves the previous index as it was.
+
+With ``chroma_url`` set the vectors live in a Chroma server (one collection per
+generation, named from its content, so replicas that ingest the same plans
+share it); chunks and records stay in the local generation folder.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from langchain_chroma import Chroma
+from langchain_core.embeddings import Embeddings
+
+from ingest.chunk import Chunk
+
+CURRENT = "CURRENT"
+META = "meta.json"
+KEEP_GENERATIONS = 2
+REBUILD_HINT = "`planqa ingest` で索引を作り直してください。"
+
+
+class IndexError_(RuntimeError):
+    """Missing or broken index; the message is Japanese and says how to rebuild."""
+
+
+class MissingIndex(IndexError_):
+    pass
+
+
+class CorruptIndex(IndexError_):
+    pass
+
+
+def chroma_client(chroma_url: str | None, path: Path | None):
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+    if chroma_url:
+        url = urlparse(chroma_url)
+        return chromadb.HttpClient(
+            host=url.hostname or "localhost", port=url.port or 8000, ssl=url.scheme == "https", settings=settings
+        )
+    assert path is not None
+    return chromadb.PersistentClient(path=str(path), settings=settings)
+
+
+def vector_store(client, name: str, embeddings: Embeddings) -> Chroma:
+    return Chroma(
+        collection_name=name,
+        embedding_function=embeddings,
+        client=client,
+        collection_configuration={"hnsw": {"space": "cosine"}},
+    )
+
+
+@dataclass
+class Generation:
+    path: Path
+    meta: dict[str, Any]
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    @property
+    def collection(self) -> str:
+        return self.meta["collection"]
+
+    def read_json(self, name: str) -> Any:
+        return json.loads((self.path / name).read_text(encoding="utf-8"))
+
+    def chunks(self) -> list[Chunk]:
+        return [Chunk(**c) for c in self.read_json("chunks.json")]
+
+
+def current_generation(index_dir: Path) -> Generation:
+    pointer = index_dir / CURRENT
+    if not pointer.is_file():
+        raise MissingIndex(f"索引がまだありません（{index_dir}）。{REBUILD_HINT}")
+    name = pointer.read_text().strip()
+    path = index_dir / name
+    try:
+        meta = json.loads((path / META).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise CorruptIndex(f"索引が壊れています（{path} の {META} を読めません）。{REBUILD_HINT}") from exc
+    if not meta.get("complete"):
+        raise CorruptIndex(f"索引が書きかけのままです（{path}）。{REBUILD_HINT}")
+    for required in ("chunks.json", "records.json"):
+        if not (path / required).is_file():
+            raise CorruptIndex(f"索引のファイル {required} がありません（{path}）。{REBUILD_HINT}")
+    if not meta.get("chroma_url") and not (path / "chroma").is_dir():
+        raise CorruptIndex(f"索引のベクトルデータがありません（{path}/chroma）。{REBUILD_HINT}")
+    return Generation(path, meta)
+
+
+def new_generation_dir(index_dir: Path) -> Path:
+    index_dir.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    path = index_dir / f"gen-{stamp}-{os.getpid()}-{time.monotonic_ns() % 100000}"
+    path.mkdir()
+    return path
+
+
+def write_generation(
+    path: Path,
+    chunks: list[Chunk],
+    records: dict[str, Any],
+    embeddings: Embeddings,
+    meta: dict[str, Any],
+    chroma_url: str | None = None,
+    progress=None,
+) -> Generation:
+    """Fill a generation folder; mark it complete only after everything is written."""
+    collection = meta["collection"]
+    client = chroma_client(chroma_url, None if chroma_url else path / "chroma")
+    store = vector_store(client, collection, embeddings)
+    existing = set(store.get(include=[])["ids"]) if chroma_url else set()
+    todo = [c for c in chunks if c.id not in existing]
+    batch = 64
+    for start in range(0, len(todo), batch):
+        part = todo[start : start + batch]
+        store.add_texts([c.embed_text for c in part], metadatas=[c.metadata() for c in part], ids=[c.id for c in part])
+        if progress:
+            progress(len(part))
+    count = store._collection.count()
+    if count != len(chunks):
+        raise CorruptIndex(f"ベクトル件数が一致しません（{count} 件 / 期待 {len(chunks)} 件）。{REBUILD_HINT}")
+    _write_json(path / "chunks.json", [c.to_dict() for c in chunks])
+    _write_json(path / "records.json", records)
+    _write_json(path / META, {**meta, "chunks": len(chunks), "chroma_url": chroma_url or "", "complete": True})
+    return Generation(path, json.loads((path / META).read_text(encoding="utf-8")))
+
+
+def publish(index_dir: Path, generation: Generation) -> None:
+    """Atomically point CURRENT at the generation, then prune old ones."""
+    tmp = index_dir / f".{CURRENT}.{os.getpid()}"
+    tmp.write_text(generation.name)
+    os.replace(tmp, index_dir / CURRENT)
+    prune(index_dir, keep={generation.name})
+
+
+def prune(index_dir: Path, keep: set[str]) -> None:
+    """Keep the newest few generations (readers may still hold the previous one)."""
+    gens = sorted((p for p in index_dir.glob("gen-*") if p.is_dir()), key=lambda p: p.stat().st_mtime, reverse=True)
+    for old in gens[KEEP_GENERATIONS:]:
+        if old.name not in keep:
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def _write_json(path: Path, data: Any) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    os.replace(tmp, path)
