@@ -26,8 +26,8 @@ _WHITESPACE = re.compile(r"\s+")
 # A comma between digits followed by exactly three digits: 76,000 / 4,940,000
 _THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}(?!\d))")
 # 令和8 / 令和元 / 令和7~8 (a range: both ends are Reiwa years)
-_REIWA = re.compile(r"令和(元|\d{1,2})(?!\d)(?:([~〜\-ー－])(\d{1,2})(?!\d))?")
-_HEISEI = re.compile(r"平成(元|\d{1,2})(?!\d)")
+_REIWA = re.compile(r"令和\s*(元|\d{1,2})(?!\d)(?:\s*([~〜\-ー－])\s*(\d{1,2})(?!\d))?")
+_HEISEI = re.compile(r"平成\s*(元|\d{1,2})(?!\d)")
 # R8 / R12 (not part of a Latin word such as "QR", not a longer number)
 _R_YEAR = re.compile(r"(?<![A-Za-z0-9])R(\d{1,2})(?!\d)")
 # Numbers written with 億 / 万 / 千: 494万, 1.5万, 6万3千, 1億2000万
@@ -83,11 +83,12 @@ def normalize(text: str) -> str:
     if not text:
         return ""
     text = unicodedata.normalize("NFKC", text)
-    text = _WHITESPACE.sub("", text)
-    text = _THOUSANDS.sub("", text)
+    # Eras first, while whitespace still separates tokens such as "R8 R9 R10".
     text = _REIWA.sub(_replace_reiwa, text)
     text = _HEISEI.sub(lambda m: _era_year(m.group(1), _HEISEI_OFFSET), text)
     text = _R_YEAR.sub(lambda m: _era_year(m.group(1), _REIWA_OFFSET), text)
+    text = _WHITESPACE.sub("", text)
+    text = _THOUSANDS.sub("", text)
     text = _KANJI_NUMBER.sub(_replace_kanji_number, text)
     text = _DOUBLED_YEAR.sub(_replace_doubled_year, text)
     return text.lower()

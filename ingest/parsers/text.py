@@ -87,3 +87,62 @@ def year_range(text: str) -> list[int]:
     if len(found) >= 2 and re.search(r"[～~〜\-ー－]", text):
         return list(range(found[0], found[-1] + 1))
     return found
+
+
+# --- helpers added for the 延岡市 and generic parsers (existing functions unchanged) ---
+
+_CJK = r"\u3000-\u30ff\u3400-\u9fff\uff01-\uff0f\uff1a-\uff20\uff5b-\uff65"
+_CJK_GAP = re.compile(rf"(?<=[{_CJK}])[ \u3000]+(?=[{_CJK}])")
+_DEBRIS_LINE = re.compile(r"^[\s★☆▲△▼▽→←↑↓▶►◆◇●○■□・\-–—―*|:]*$")
+_LIST_MARK = re.compile(r"^(?:[-*+][ \u3000]+)+")
+_MD_EMPHASIS = re.compile(r"\*\*(.+?)\*\*")
+
+
+def join_cjk_spaces(text: str) -> str:
+    """Drop spaces between two Japanese characters (PDF table cells break lines there)."""
+    return _CJK_GAP.sub("", text)
+
+
+def is_layout_debris(line: str) -> bool:
+    """True for lines holding only layout symbols (a lone ★, ▲, → or a rule)."""
+    return bool(_DEBRIS_LINE.match(line))
+
+
+def normalize_list_marker(line: str) -> str:
+    """Markdown list markers ("- ・x", "- x") become a single Japanese bullet "・x"."""
+    stripped = line.strip()
+    if not _LIST_MARK.match(stripped):
+        return stripped
+    rest = _LIST_MARK.sub("", stripped).strip()
+    return rest if rest.startswith(("・", "①", "②", "③", "④", "⑤", "⑥", "⑦", "⑧", "⑨")) else f"・{rest}"
+
+
+def drop_md_emphasis(text: str) -> str:
+    return _MD_EMPHASIS.sub(r"\1", text)
+
+
+def compare_key(text: str) -> str:
+    """Loose form for comparing titles across layouts: NFKC, no spaces, one tilde."""
+    text = unicodedata.normalize("NFKC", fix_ocr(text))
+    text = re.sub(r"[〜～~]", "~", text)
+    return re.sub(r"\s+", "", text)
+
+
+def table_cells(line: str) -> list[str]:
+    """Cells of a tab-separated PDF table row, each tidied to one line."""
+    return [one_line(cell) for cell in line.split("\t")]
+
+
+def looks_like_alt_text(line: str) -> bool:
+    """An English figure description left by the PDF extractor (no Japanese, many words)."""
+    return not re.search(r"[\u3040-\u30ff\u4e00-\u9fff]", line) and len(line.split()) >= 8
+
+
+def field_lines(line: str) -> list[str]:
+    """One source line as clean field lines: no markup, list markers, debris or alt text."""
+    out = []
+    for part in clean(drop_md_emphasis(line)).split("\n"):
+        part = normalize_list_marker(part)
+        if part and not is_layout_debris(part) and not looks_like_alt_text(part):
+            out.append(part)
+    return out

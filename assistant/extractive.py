@@ -1,0 +1,159 @@
+"""The default backend: compose a Japanese answer from the records, no LLM.
+
+Each intent has a small composer that reads measure records (KPIs, actions,
+goals) or section chunks and returns text plus the citations it rests on, so
+every number in the answer is copied from the plan, never generated.
+"""
+
+from __future__ import annotations
+
+import re
+
+from assistant.query import Query
+from assistant.retrieve import MeasureHit
+from assistant.types import Citation
+from ingest.chunk import FIELD_LABELS, format_action, format_kpi
+from ingest.records import Measure, ParsedPlan
+
+QUOTE_CHARS = 120
+
+
+def _quote(text: str, limit: int = QUOTE_CHARS) -> str:
+    text = re.sub(r"\s+", " ", text).strip()
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _sentences(text: str, limit: int) -> str:
+    """Leading sentences up to about ``limit`` characters."""
+    out = ""
+    for sentence in re.split(r"(?<=。)", text.replace("\n", "")):
+        if out and len(out) + len(sentence) > limit:
+            break
+        out += sentence
+    return out.strip()
+
+
+def reiwa(year: int) -> str:
+    return f"{year}年度（令和{year - 2018}年度）"
+
+
+class Composer:
+    def __init__(self, plans: dict[str, ParsedPlan]):
+        self.plans = plans
+
+    def name(self, m: Measure) -> str:
+        return f"{self.plans[m.plan].info.measure_name(m.number)}「{m.title}」"
+
+    def cite(self, m: Measure, field: str, quote: str) -> Citation:
+        label = f"{self.plans[m.plan].info.measure_name(m.number)} {m.title}"
+        return Citation(m.plan, str(m.number), m.title, field, _quote(quote), label)
+
+    # --- measure intents -------------------------------------------------
+    def kpi(self, m: Measure, years: list[int]) -> tuple[str, list[Citation], list[int]]:
+        """KPI text for the asked years; returns the years the plan lacks."""
+        by_year: dict[int | None, list] = {}
+        for k in m.kpis:
+            by_year.setdefault(k.year, []).append(k)
+        asked = [y for y in years if y in by_year] if years else list(by_year)
+        missing = [y for y in years if y not in by_year]
+        lines, cites = [], []
+        for year in asked:
+            kpis = by_year[year]
+            when = reiwa(year) if year else "計画期間"
+            if kpis and (kpis[0].baseline and kpis[0].target and m.plan != "oita"):
+                when = f"{kpis[0].year_label or when}"
+            items = "\n".join(f"・{format_kpi(k)}" for k in kpis)
+            lines.append(f"{when}のKPI:\n{items}")
+            cites.append(self.cite(m, "kpi", " ".join(k.text for k in kpis)))
+        text = f"{self.name(m)}の" + ("\n".join(lines) if lines else "KPIは計画に記載がありません。")
+        return text, cites, missing
+
+    def what(self, m: Measure) -> tuple[str, list[Citation]]:
+        body = m.overview or m.goal_state
+        field = "overview" if m.overview else "goal_state"
+        summary = _sentences(body, 220)
+        text = f"{self.name(m)}は、{summary}" if summary else f"{self.name(m)}の施策です。"
+        cites = [self.cite(m, field, summary or m.title)]
+        actions = [a for a in m.actions if a.text][:4]
+        if actions:
+            text += "\n主な取組:\n" + "\n".join(f"・{_action_line(a)}" for a in actions)
+            cites.append(self.cite(m, "action", actions[0].text))
+        if m.key_projects:
+            text += "\n重点事業: " + "、".join(m.key_projects)
+        return text, cites
+
+    def department(self, m: Measure) -> tuple[str, list[Citation]]:
+        actions = [a for a in m.actions if a.text]
+        if not actions:
+            return self.what(m)
+        lines = [f"・{_action_line(a)}" for a in actions]
+        text = f"{self.name(m)}の取組と担当・期間は次のとおりです。\n" + "\n".join(lines)
+        return text, [self.cite(m, "action", format_action(actions[0]))]
+
+    def final_goal(self, m: Measure) -> tuple[str, list[Citation]]:
+        goal = m.final_goal
+        if goal is None:
+            if m.goal_state:
+                return f"{self.name(m)}の目指すべき姿: {_sentences(m.goal_state, 200)}", [
+                    self.cite(m, "goal_state", m.goal_state)
+                ]
+            return self.what(m)
+        when = goal.target_year_text or (reiwa(goal.target_year) if goal.target_year else "")
+        text = f"{self.name(m)}の最終的な目標"
+        text += f"（達成見込み年度: {when}）" if when and when != "—" else ""
+        text += f"は、{_sentences(goal.text, 220)}"
+        return text, [self.cite(m, "final_goal", f"{when} {goal.text}")]
+
+    def overview_with_kpi(self, m: Measure) -> tuple[str, list[Citation]]:
+        """What measure No.N is: title, summary and its KPIs."""
+        text, cites = self.what(m)
+        kpi_text, kpi_cites, _ = self.kpi(m, [])
+        if m.kpis:
+            text += "\n" + kpi_text.replace(f"{self.name(m)}の", "", 1)
+            cites += kpi_cites
+        return text, cites
+
+    def for_intent(self, m: Measure, query: Query) -> tuple[str, list[Citation], list[int]]:
+        intent = query.intent
+        if intent == "compare" and len(query.intents) > 1:
+            intent = query.intents[1]
+        if intent == "kpi":
+            return self.kpi(m, query.years)
+        if intent == "final_goal":
+            return (*self.final_goal(m), [])
+        if intent in ("department", "period"):
+            return (*self.department(m), [])
+        if query.years and m.kpis and intent not in ("what",):
+            return self.kpi(m, query.years)
+        if query.measures and intent == "what" and not re.search(r"(何を|どう|取組|取り組み)", query.text):
+            return (*self.overview_with_kpi(m), [])
+        return (*self.what(m), [])
+
+    # --- sections --------------------------------------------------------
+    def section(self, hit: MeasureHit, terms: list[str]) -> tuple[str, list[Citation]]:
+        """Quote the most relevant lines of a section or glossary chunk."""
+        chunk = hit.hits[0].chunk
+        lines = [ln.strip() for ln in re.split(r"\n|(?<=。)", chunk.text) if ln.strip()]
+        scored = sorted(lines, key=lambda ln: -sum(t in ln for t in terms))[:4]
+        keep = [ln for ln in lines if ln in scored]
+        body = "\n".join(keep) or chunk.text
+        info = self.plans[chunk.plan].info
+        where = "用語解説" if chunk.field == "glossary" else chunk.title
+        text = f"{info.city}の計画（{where}）には次のように書かれています。\n{body}"
+        cite = Citation(chunk.plan, None, chunk.title, chunk.field, _quote(body), f"{info.city} {where}")
+        return text, [cite]
+
+
+def _action_line(action) -> str:
+    line = action.title + "：" + action.text if action.title and action.title not in action.text else action.text
+    meta = []
+    if action.period:
+        meta.append(action.period)
+    if action.departments:
+        meta.append("、".join(action.departments))
+    if action.milestones and not meta:
+        meta.append(" / ".join(f"{k} {v}" for k, v in list(action.milestones.items())[:5]))
+    return line + (f"【{' '.join(meta)}】" if meta else "")
+
+
+__all__ = ["Composer", "FIELD_LABELS", "reiwa"]

@@ -1,0 +1,124 @@
+"""Hybrid retrieval: Chroma dense search + Japanese BM25, fused by reciprocal rank,
+then grouped by measure (best first)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from assistant.query import Query
+from ingest.chunk import Chunk
+from vectorstore.keyword import tokenize
+from vectorstore.snapshot import Snapshot
+
+RRF_K = 60
+POOL = 40
+
+
+@dataclass
+class Hit:
+    chunk: Chunk
+    score: float  # fused
+    dense: float = 0.0  # cosine similarity (0 when not in the dense pool)
+    keyword: float = 0.0  # BM25
+
+
+@dataclass
+class MeasureHit:
+    """A measure (or a section, measure=None) with its best chunks."""
+
+    plan: str
+    measure: str | None
+    title: str
+    score: float
+    hits: list[Hit] = field(default_factory=list)
+
+    @property
+    def key(self) -> tuple[str, str | None, str]:
+        return (self.plan, self.measure, self.title if self.measure is None else "")
+
+    @property
+    def best_dense(self) -> float:
+        return max((h.dense for h in self.hits), default=0.0)
+
+
+@dataclass
+class RetrievalResult:
+    measures: list[MeasureHit]
+    max_dense: float
+    max_keyword: float
+
+
+class Retriever:
+    """``mode`` is hybrid (default), dense or keyword — the latter two for comparison."""
+
+    def __init__(self, snapshot: Snapshot, embeddings, mode: str = "hybrid"):
+        self.snapshot = snapshot
+        self.embeddings = embeddings
+        self.mode = mode
+
+    def _allowed(self, plans: list[str]) -> np.ndarray | None:
+        if not plans:
+            return None
+        mask = np.zeros(len(self.snapshot.chunks), dtype=bool)
+        for pid in plans:
+            mask |= self.snapshot.plan_mask.get(pid, mask & False)
+        return mask
+
+    def dense(self, text: str, plans: list[str], k: int = POOL) -> list[tuple[int, float]]:
+        vector = self.embeddings.embed_query(text)
+        where = None
+        if len(plans) == 1:
+            where = {"plan": plans[0]}
+        elif plans:
+            where = {"plan": {"$in": plans}}
+        found = self.snapshot.dense.similarity_search_by_vector_with_relevance_scores(vector, k=k, filter=where)
+        out = []
+        for doc, distance in found:
+            idx = self.snapshot.by_id.get(doc.id or "")
+            if idx is not None:
+                out.append((idx, 1.0 - float(distance)))
+        return out
+
+    def keyword(self, text: str, plans: list[str], k: int = POOL) -> list[tuple[int, float]]:
+        return self.snapshot.keyword.top(tokenize(text), k, self._allowed(plans))
+
+    def search(self, query: Query, text: str | None = None) -> RetrievalResult:
+        text = text or query.text
+        dense = self.dense(text, query.plans) if self.mode in ("hybrid", "dense") else []
+        keyword = self.keyword(text, query.plans) if self.mode in ("hybrid", "keyword") else []
+        fused: dict[int, Hit] = {}
+        for rank, (idx, sim) in enumerate(dense):
+            hit = fused.setdefault(idx, Hit(self.snapshot.chunks[idx], 0.0))
+            hit.dense = sim
+            hit.score += 1.0 / (RRF_K + rank + 1)
+        for rank, (idx, bm) in enumerate(keyword):
+            hit = fused.setdefault(idx, Hit(self.snapshot.chunks[idx], 0.0))
+            hit.keyword = bm
+            hit.score += 1.0 / (RRF_K + rank + 1)
+        return RetrievalResult(
+            measures=group_by_measure(sorted(fused.values(), key=lambda h: -h.score), query),
+            max_dense=max((s for _, s in dense), default=0.0),
+            max_keyword=max((s for _, s in keyword), default=0.0),
+        )
+
+
+FIELD_BOOST = {"kpi": ("kpi",), "final_goal": ("final_goal",), "department": ("action",), "period": ("action",)}
+
+
+def group_by_measure(hits: list[Hit], query: Query) -> list[MeasureHit]:
+    """Measure score = best chunk + a little for each further matching chunk;
+    chunks in the field the question asks about (KPI, goal...) count more."""
+    groups: dict[tuple, MeasureHit] = {}
+    wanted = {f for intent in query.intents for f in FIELD_BOOST.get(intent, ())}
+    for hit in hits:
+        c = hit.chunk
+        key = (c.plan, c.measure, c.title if c.measure is None else "")
+        group = groups.setdefault(key, MeasureHit(c.plan, c.measure, c.title, 0.0))
+        weight = 1.0 if not group.hits else 0.3
+        if c.field in wanted:
+            weight *= 1.2
+        group.score += hit.score * weight
+        group.hits.append(hit)
+    return sorted(groups.values(), key=lambda g: -g.score)

@@ -1,0 +1,239 @@
+"""The entry point: ``build_assistant(settings).ask(question)`` → :class:`Answer`.
+
+retrieve → choose the measures → compose (extractive) or generate (LLM) →
+verify citations and numbers. Everything heavy is built lazily in the factory,
+nothing at import.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from pathlib import Path
+
+from assistant.conversation import Conversation
+from assistant.extractive import Composer
+from assistant.guard import clean_question
+from assistant.query import Query, analyse
+from assistant.refusal import absent_kind, unknown_places, weak_evidence
+from assistant.retrieve import MeasureHit, Retriever
+from assistant.settings import Settings
+from assistant.types import Answer, Citation, InvalidQuestion, Retrieved
+from ingest.records import Measure, PlanInfo
+from vectorstore.keyword import tokenize
+from vectorstore.snapshot import Snapshot, load_snapshot
+from vectorstore.store import CURRENT
+
+log = logging.getLogger("planqa")
+
+DENSE_FLOOR = 0.45  # calibrated on the golden set (planqa eval)
+KEYWORD_FLOOR = 12.0
+CLOSE_RATIO = 0.75  # a second plan's best measure joins the answer when this close
+
+REFUSAL_HEAD = "計画にはその記載がありません。"
+
+
+class Assistant:
+    def __init__(self, settings: Settings, embeddings, backend=None, retrieval_mode: str = "hybrid"):
+        self.settings = settings
+        self.embeddings = embeddings
+        self.backend = backend  # None = extractive only
+        self.retrieval_mode = retrieval_mode
+        self._snapshot: Snapshot | None = None
+        self._pointer_mtime: int | None = None
+        self._lock = threading.Lock()
+
+    # --- index -----------------------------------------------------------
+    @property
+    def snapshot(self) -> Snapshot:
+        """Current index; reloaded when ``planqa ingest`` publishes a new one."""
+        pointer = Path(self.settings.index_dir) / CURRENT
+        try:
+            stamp = pointer.stat().st_mtime_ns
+        except OSError:
+            stamp = None
+        with self._lock:
+            if self._snapshot is None or stamp != self._pointer_mtime:
+                self._snapshot = load_snapshot(self.settings.index_dir, self.embeddings, self.settings.chroma_url)
+                self._pointer_mtime = stamp
+                self._corpus = "\n".join(c.text for c in self._snapshot.chunks)
+            return self._snapshot
+
+    @property
+    def plans(self) -> dict[str, PlanInfo]:
+        return {pid: p.info for pid, p in self.snapshot.plans.items()}
+
+    def measures(self, plan: str | None = None) -> list[Measure]:
+        return [m for pid, p in self.snapshot.plans.items() if plan in (None, pid) for m in p.measures]
+
+    def measure(self, plan: str, number: int) -> Measure | None:
+        parsed = self.snapshot.plans.get(plan)
+        return parsed.measure(number) if parsed else None
+
+    def warm_up(self) -> None:
+        _ = self.snapshot
+        self.embeddings.embed_query("ウォームアップ")
+
+    # --- asking ----------------------------------------------------------
+    def ask(self, question: str, plan: str | None = None, conversation: Conversation | None = None) -> Answer:
+        started = time.perf_counter()
+        text = clean_question(question, self.settings.max_question_chars)
+        snap = self.snapshot
+        if plan and plan not in snap.plans and plan != "both":
+            raise InvalidQuestion(f"計画 ID「{plan}」はありません（ある ID: {', '.join(snap.plans)}）。")
+        query = analyse(text, self.plans, snap.known_measures(), None if plan == "both" else plan)
+        if plan == "both":
+            query.plans = list(snap.plans)
+        answer = self._answer(query, conversation)
+        answer.question = question
+        answer.latency_ms = round((time.perf_counter() - started) * 1000, 1)
+        if conversation is not None:
+            conversation.add(answer)
+        return answer
+
+    def _answer(self, query: Query, conversation: Conversation | None) -> Answer:
+        snap = self.snapshot
+        composer = Composer(snap.plans)
+        if query.follow_up and not query.measures and conversation:
+            query.measures = [(p, int(n)) for p, n in conversation.last_measures()]
+            query.plans = query.plans or list(dict.fromkeys(p for p, _ in query.measures))
+        if query.injection and len(tokenize(query.text)) < 2:
+            return self._refuse(query, "計画の内容についてのご質問にお答えします。指示の変更やシステム設定の開示には応じられません。", [])
+        if query.unknown_measures and not query.measures:
+            return self._refuse(query, self._unknown_measure_message(query), [])
+        places = unknown_places(query.text, self._corpus)
+        if places:
+            msg = f"{'、'.join(places)}についての記載は、この計画（{'・'.join(i.city for i in self.plans.values())}）にはありません。"
+            return self._refuse(query, msg, self._search(query))
+        ranked = self._search(query)
+        targets = self._targets(query, ranked)
+        evidence = "\n".join(h.chunk.text for t in targets[:2] for h in t.hits)
+        kind = absent_kind(query.text, evidence)
+        if kind.refuse:
+            return self._refuse(query, f"{REFUSAL_HEAD}（{kind.reason}は計画に書かれていません）", ranked)
+        if not query.measures and weak_evidence(self._max_dense, self._max_keyword, DENSE_FLOOR, KEYWORD_FLOOR):
+            return self._refuse(query, REFUSAL_HEAD, ranked)
+        answer = self._compose(query, targets, composer)
+        answer.retrieved = self._retrieved(ranked)
+        if self.backend is not None and not answer.refused:
+            answer = self.backend.rewrite(query, answer, targets, snap)
+        return answer
+
+    # --- steps -----------------------------------------------------------
+    def _search(self, query: Query) -> list[MeasureHit]:
+        result = Retriever(self.snapshot, self.embeddings, self.retrieval_mode).search(query)
+        self._max_dense, self._max_keyword = result.max_dense, result.max_keyword
+        ranked = result.measures
+        if query.measures:  # routed measures first
+            routed = [(p, str(n)) for p, n in query.measures]
+            front = [next((h for h in ranked if (h.plan, h.measure) == r), None) or MeasureHit(r[0], r[1], "", 1.0)
+                     for r in routed]
+            ranked = front + [h for h in ranked if (h.plan, h.measure) not in routed]
+        return ranked
+
+    def _targets(self, query: Query, ranked: list[MeasureHit]) -> list[MeasureHit]:
+        if query.measures:
+            return ranked[: len(query.measures)]
+        if not ranked:
+            return []
+        want_sections = query.intent in ("survey", "glossary")
+        pool = [h for h in ranked if (h.measure is None) == want_sections] or ranked
+        top = pool[0]
+        targets = [top]
+        multi_plan = len(query.plans) != 1 and (query.intent == "compare" or len(query.plans) > 1 or not query.plan_named)
+        if multi_plan and top.measure is not None:
+            other = next((h for h in ranked if h.plan != top.plan and h.measure is not None), None)
+            needs_both = query.intent == "compare" or len(query.plans) > 1
+            if other and (needs_both or other.score >= CLOSE_RATIO * top.score):
+                targets.append(other)
+        return targets
+
+    def _compose(self, query: Query, targets: list[MeasureHit], composer: Composer) -> Answer:
+        parts: list[str] = []
+        citations: list[Citation] = []
+        missing_years: list[int] = []
+        terms = [t[2:] for t in tokenize(query.text) if t.startswith("w:")]
+        for target in targets:
+            if target.measure is None:
+                text, cites = composer.section(target, terms)
+                parts.append(text)
+                citations += cites
+                continue
+            measure = self.measure(target.plan, int(target.measure))
+            if measure is None:
+                continue
+            text, cites, missing = composer.for_intent(measure, query)
+            if missing and not cites:
+                missing_years += missing
+                parts.append(self._missing_year_text(measure, missing, composer))
+                continue
+            parts.append(text)
+            citations += cites
+        if not citations:
+            return Answer(query.raw, "\n\n".join(parts) or REFUSAL_HEAD, [], refused=True, intent=query.intent)
+        return Answer(query.raw, "\n\n".join(parts), _dedupe(citations), intent=query.intent,
+                      notice=self._notice(query))
+
+    def _missing_year_text(self, m: Measure, years: list[int], composer: Composer) -> str:
+        have = sorted({k.year for k in m.kpis if k.year})
+        asked = "、".join(f"{y}年度" for y in years)
+        listed = "、".join(f"{y}年度" for y in have) or "なし"
+        return f"{REFUSAL_HEAD}{composer.name(m)}のKPIで{asked}の目標は示されていません（記載がある年度: {listed}）。"
+
+    def _notice(self, query: Query) -> str:
+        if query.injection:
+            return "質問に含まれていた指示文は無視し、計画についての質問として回答しました。"
+        if query.unknown_measures:
+            return self._unknown_measure_message(query)
+        return ""
+
+    def _unknown_measure_message(self, query: Query) -> str:
+        snap = self.snapshot
+        lines = []
+        for pid, number in query.unknown_measures:
+            info = snap.plans[pid].info
+            nums = sorted(m.number for m in snap.plans[pid].measures)
+            lines.append(f"{info.measure_name(number)} は計画にありません（{info.city}は {info.measure_label}{nums[0]}〜{nums[-1]}）。")
+        return "".join(lines)
+
+    def _refuse(self, query: Query, message: str, ranked: list[MeasureHit]) -> Answer:
+        related = [h for h in ranked if h.measure is not None][:2]
+        text = message
+        if related:
+            names = "、".join(f"{self.plans[h.plan].measure_name(h.measure)}（{h.title or self._title(h)}）" for h in related)
+            text += f"\n関連しそうな施策: {names}"
+        return Answer(query.raw, text, [], refused=True, retrieved=self._retrieved(ranked), intent=query.intent,
+                      notice=self._notice(query) if query.injection else "")
+
+    def _title(self, hit: MeasureHit) -> str:
+        m = self.measure(hit.plan, int(hit.measure)) if hit.measure else None
+        return m.title if m else ""
+
+    def _retrieved(self, ranked: list[MeasureHit]) -> list[Retrieved]:
+        out = []
+        for h in ranked[:10]:
+            best = h.hits[0].chunk if h.hits else None
+            out.append(Retrieved(h.plan, h.measure, round(h.score, 5), h.title or self._title(h),
+                                 best.field if best else "", best.text[:200] if best else "", best.id if best else ""))
+        return out
+
+
+def _dedupe(citations: list[Citation]) -> list[Citation]:
+    seen, out = set(), []
+    for c in citations:
+        key = (c.plan, c.measure, c.field, c.quote)
+        if key not in seen:
+            seen.add(key)
+            out.append(c)
+    return out
+
+
+def build_assistant(settings: Settings, backend: str | None = None, retrieval_mode: str = "hybrid",
+                    embeddings=None) -> Assistant:
+    """Factory: wires embeddings, the answer backend and the index; loads nothing yet."""
+    from assistant.backends import make_backend
+    from ingest.pipeline import build_embeddings
+
+    embeddings = embeddings or build_embeddings(settings)
+    return Assistant(settings, embeddings, make_backend(backend or settings.backend, settings), retrieval_mode)

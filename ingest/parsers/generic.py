@@ -1,0 +1,212 @@
+"""Fallback parser for plans without a dedicated parser (TXT, Markdown, PDF text).
+
+It only trusts headings: Markdown ``#``, ``第N章``, numbered ``1. xxx`` and
+measure headings (``施策No.3`` / ``No 3`` / ``重点方針3``). Everything between
+two headings is that heading's body. Odd or empty input yields fewer records,
+never an exception, because a plan we cannot read well should still be searchable.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Callable
+
+from ingest.parsers import text as tx
+from ingest.records import Measure, ParsedPlan, PlanInfo, Section
+
+_MARKDOWN = re.compile(r"^(#{1,6})[ \t\u3000]+(.+?)[ \t#]*$")
+_CHAPTER = re.compile(r"^第[ \u3000]*([0-9０-９]+|[一二三四五六七八九十]+)[ \u3000]*章[ \u3000]*(.*)$")
+_NUMBERED = re.compile(r"^([0-9０-９]{1,2})[.．](?![0-9０-９])[ \u3000]*(\S[^\t]{0,39})$")
+_MEASURE = re.compile(
+    r"^(?:施策[ \u3000]*)?(?:No|NO|Ｎｏ)[.．]?[ \t\u3000]*([0-9０-９]{1,3})(?![0-9０-９])(?:[ \t\u3000:：.．]+(.*))?$"
+    r"|^重点方針[ \u3000]*([0-9０-９]{1,2})(?![0-9０-９])(?:[ \t\u3000:：.．]+(.*))?$"
+)
+_LABEL_CELL = re.compile(r"^(?:個別)?施策名$")
+_KANJI_DIGITS = {c: i for i, c in enumerate("〇一二三四五六七八九十")}
+
+
+@dataclass
+class Heading:
+    kind: str  # markdown | chapter | numbered | measure | other
+    number: str
+    title: str
+    line: str  # the heading as written, tidied
+
+
+@dataclass
+class Block:
+    """A heading and the raw lines under it; ``chapter`` is the 第N章 in effect."""
+
+    heading: Heading | None
+    lines: list[str] = field(default_factory=list)
+    chapter: Heading | None = None
+
+
+Classifier = Callable[[str], "Heading | None"]
+
+
+def parse(text: str, info: PlanInfo) -> ParsedPlan:
+    plan = ParsedPlan(info=info)
+    if not isinstance(text, str) or not text.strip():
+        return plan
+    lines = tx.fix_ocr(text.replace("\r", "")).split("\n")
+    keys: set[str] = set()
+    for block in split_blocks(lines):
+        head = block.heading
+        if head is not None and head.kind == "measure":
+            _add_measure(plan, block, info)
+            continue
+        body = render_body(block.lines)
+        if not body and head is None:
+            continue
+        if not body and head is not None and head.kind == "chapter":
+            continue  # a chapter title directly followed by its first sub-heading
+        key = unique_key(section_key(block), keys)
+        title = head.line if head is not None else "はじめに"
+        plan.sections.append(Section(plan=info.id, key=key, title=title, text=body or title,
+                                     kind="chapter" if head is not None else "intro"))
+    return plan
+
+
+def classify(line: str) -> Heading | None:
+    """The heading a line is, if any. Long or sentence-like lines never are."""
+    line = line.strip()
+    if not line or len(line) > 80:
+        return None
+    md = _MARKDOWN.match(line)
+    if md:
+        title = tx.one_line(md.group(2))
+        inner = classify(title)
+        if inner is not None and inner.kind in ("measure", "chapter"):
+            return inner
+        return Heading("markdown", str(len(md.group(1))), title, title)
+    measure = _measure_heading(line)
+    if measure is not None:
+        return measure
+    chapter = _CHAPTER.match(line)
+    if chapter and "。" not in line and "\t" not in line:
+        title = tx.one_line(chapter.group(2))
+        return Heading("chapter", _number(chapter.group(1)), title, tx.one_line(line))
+    numbered = _NUMBERED.match(line)
+    if numbered and "。" not in line and not line.endswith(("、", "，")):
+        title = tx.one_line(numbered.group(2))
+        inner = _measure_heading(title)
+        if inner is not None:
+            return inner
+        return Heading("numbered", _number(numbered.group(1)), title, f"{_number(numbered.group(1))}. {title}")
+    return None
+
+
+def _measure_heading(line: str) -> Heading | None:
+    found = _MEASURE.match(line)
+    if not found:
+        return None
+    number = _number(found.group(1) or found.group(3))
+    rest = found.group(2) if found.group(1) else found.group(4)
+    cells = [tx.one_line(c) for c in re.split(r"\t+", rest or "")]
+    title = " ".join(c for c in cells if c and not _LABEL_CELL.match(c))
+    return Heading("measure", number, title, tx.one_line(line.replace("\t", " ")))
+
+
+def _number(raw: str) -> str:
+    """Heading number as ASCII digits; kanji numerals up to 九十九 are read too."""
+    raw = tx.nfkc_digits(raw)
+    if raw.isdigit():
+        return str(int(raw))
+    tens, _, ones = raw.rpartition("十")
+    if "十" not in raw:
+        return str(_KANJI_DIGITS.get(raw, 0))
+    return str(_KANJI_DIGITS.get(tens, 1) * 10 + _KANJI_DIGITS.get(ones, 0))
+
+
+def split_blocks(lines: list[str], classifier: Classifier = classify) -> list[Block]:
+    """Blocks by heading. A heading equal to the last one of its kind is a page header."""
+    current = Block(None)
+    blocks = [current]
+    last: dict[str, str] = {}
+    chapter: Heading | None = None
+    for raw in lines:
+        head = classifier(raw) if raw.strip() else None
+        if head is None:
+            current.lines.append(raw)
+            continue
+        if head.kind == "measure":
+            same = next((b for b in blocks if b.heading is not None and b.heading.kind == "measure"
+                         and b.heading.number == head.number), None)
+            if same is not None:  # the measure's header repeated on a later page
+                current = same
+                continue
+        elif last.get(head.kind) == head.line:
+            continue
+        last[head.kind] = head.line
+        if head.kind == "chapter":
+            chapter = head
+            last.pop("numbered", None)
+        current = Block(head, [], chapter)
+        blocks.append(current)
+    return [b for b in blocks if b.heading is not None or any(line.strip() for line in b.lines)]
+
+
+def render_body(lines: list[str]) -> str:
+    """Field text from raw lines: tables as 「｜」 rows, Point boxes labelled, repeats dropped."""
+    out: list[str] = []
+    seen: set[str] = set()
+    point = False
+    for raw in lines:
+        if "\t" in raw:
+            cells = [tx.join_cjk_spaces(c) for c in tx.table_cells(raw)]
+            parts = ["｜".join(c for c in cells if c and not tx.is_layout_debris(c))]
+        else:
+            parts = tx.field_lines(raw)
+        for part in parts:
+            if not part or part in seen:
+                continue
+            if part == "Point":
+                point = True
+                continue
+            if point:
+                part, point = f"【Point】{part}", False
+            seen.add(part)
+            out.append(part)
+    return "\n".join(out)
+
+
+def unique_key(key: str, used: set[str]) -> str:
+    candidate, n = key, 2
+    while candidate in used:
+        candidate, n = f"{key}-{n}", n + 1
+    used.add(candidate)
+    return candidate
+
+
+def section_key(block: Block) -> str:
+    head = block.heading
+    if head is None:
+        return "intro"
+    if head.kind == "chapter":
+        return f"ch{head.number}"
+    if head.kind == "numbered":
+        return f"ch{block.chapter.number}-{head.number}" if block.chapter else f"sec{head.number}"
+    return "sec"
+
+
+def _add_measure(plan: ParsedPlan, block: Block, info: PlanInfo) -> None:
+    head = block.heading
+    number = int(head.number) if head.number.isdigit() else len(plan.measures) + 1
+    body_lines = list(block.lines)
+    title = head.title
+    if not title:  # 「重点方針1」 alone: the title is the next short line
+        for k, raw in enumerate(body_lines):
+            candidates = tx.field_lines(raw.replace("\t", " "))
+            if candidates:
+                if len(candidates[0]) <= 60 and "。" not in candidates[0]:
+                    title = candidates[0]
+                    body_lines = body_lines[k + 1 :]
+                break
+    overview = render_body(body_lines)
+    existing = plan.measure(number)
+    if existing is not None:
+        existing.overview = "\n".join(p for p in (existing.overview, overview) if p)
+        return
+    plan.measures.append(Measure(plan=info.id, number=number, title=title or head.line, overview=overview))

@@ -1,0 +1,549 @@
+"""Parser for 延岡市DX推進計画（案）(令和8～12年度).
+
+The source is text pulled from a PDF: page headers repeat at every page top,
+figure captions sit between paragraphs, tables come out as tab rows whose empty
+cells do not always keep their column, and a few characters are OCR slips.
+The plan is read by its landmarks (第N章, ``N. 重点方針k``, 目指すべき姿,
+▲ 現状の課題, 具体的な取組, R8–R12 tables) rather than by line positions.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from difflib import SequenceMatcher
+
+from ingest.parsers import text as tx
+from ingest.parsers import generic
+from ingest.records import KPI, Action, GlossaryTerm, Measure, ParsedPlan, PlanInfo, Section
+
+# Slips in this PDF that the shared OCR table does not cover.
+SOURCE_FIXES = {
+    "デジタルバйд": "デジタルデバイド",
+    "デバインド": "デバイド",
+    "勸奨": "勧奨",
+    "苦勞": "苦労",
+    "ワット・ピット": "ワット・ビット",
+}
+
+POLICY_HEAD = re.compile(r"^\d{1,2}\.\s*重点方針\s*(\d)$")
+MILESTONE_HEAD = re.compile(r"^\d{1,2}\.\s*重点方針とマイルストーン$")
+CHAPTER_HEAD = re.compile(r"^第(\d)章\s*(\S.*)$")
+_AREA = re.compile(r"（([^（）]{1,12}分野)）$")
+_KPI_LINE = re.compile(r"^KPI[\s\u3000]*(\S.*)$")
+_TERM = re.compile(r"^(\S.{0,20})とは$")
+_YEAR_LABEL = re.compile(r"^R(\d{1,2})$")
+_PERIOD = re.compile(r"令和\s*(\d+)\s*年度から令和\s*(\d+)\s*年度まで")
+_TITLE_MARK = re.compile(r"^[\s・①-⑳☒☐□■◆●\U0001F300-\U0001FAFF\u2600-\u27bf]+")
+_DASH = re.compile(r"^[—―‐－ー\-–]*$")
+_KEEP_CAPTION = re.compile(r"\d|単位|現在")
+
+
+@dataclass
+class Tok:
+    """A non-blank line (``text``) or a tab table (``rows``), with the blank lines before it."""
+
+    text: str
+    gap: int
+    rows: list[list[str]] | None = None
+
+
+@dataclass
+class SummaryRow:
+    """One row of 重点方針とマイルストーン: policy, 重点事業, year cells as extracted."""
+
+    policy: str
+    project: str
+    labels: list[str]
+    values: list[str]
+
+
+@dataclass
+class _Walk:
+    """Where the policy walk stands: current sub-area, block kind and action."""
+
+    area: str = ""
+    mode: str = ""
+    action: Action | None = None
+    goal: list[str] = field(default_factory=list)
+    background: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    item: str = ""  # last milestone-table item, for continuation rows
+
+
+def parse(text: str, info: PlanInfo) -> ParsedPlan:
+    lines = prepare(text)
+    heads = [i for i, line in enumerate(lines) if POLICY_HEAD.match(line.strip())]
+    if not heads:  # not the layout this parser knows: fall back rather than guess
+        return generic.parse(text, info)
+    ms_at = next((i for i in range(heads[-1], len(lines)) if MILESTONE_HEAD.match(lines[i].strip())), len(lines))
+    ch5_at = next((i for i in range(ms_at, len(lines)) if lines[i].strip().startswith("第5章")), len(lines))
+    summary = summary_rows(lines[ms_at:ch5_at])
+    glossary: list[GlossaryTerm] = []
+    measures = []
+    for k, start in enumerate(heads):
+        end = heads[k + 1] if k + 1 < len(heads) else ms_at
+        number = int(POLICY_HEAD.match(lines[start].strip()).group(1))
+        measures.append(_policy(number, lines[start + 1 : end], info, summary, glossary))
+    kpi_rows = kpi_table(lines[: heads[0]])
+    projects = key_projects(lines[: heads[0]])
+    year = target_year(text, info)
+    _attach_kpis(measures, kpi_rows, year)
+    _attach_projects(measures, projects)
+    sections = _sections(lines, heads[0], ms_at, ch5_at, info, measures, kpi_rows, projects, summary)
+    return ParsedPlan(info=info, measures=measures, sections=sections, glossary=glossary)
+
+
+# --- shared reading helpers ------------------------------------------------------------
+
+
+def prepare(text: str) -> list[str]:
+    """Source lines with known slips fixed; tabs kept because tables need them."""
+    text = (text or "").replace("\r", "")
+    for wrong, right in SOURCE_FIXES.items():
+        text = text.replace(wrong, right)
+    return tx.fix_ocr(text).split("\n")
+
+
+def tokens(lines: list[str]) -> list[Tok]:
+    """Group lines into tokens; consecutive tab lines form one table."""
+    toks: list[Tok] = []
+    gap = 0
+    for raw in lines:
+        if not raw.strip():
+            gap += 1
+            continue
+        if "\t" in raw:
+            cells = [tx.join_cjk_spaces(c) for c in tx.table_cells(raw)]
+            if toks and toks[-1].rows is not None and gap == 0:
+                toks[-1].rows.append(cells)
+            else:
+                toks.append(Tok("", gap, [cells]))
+        else:
+            for k, part in enumerate(tx.field_lines(raw)):
+                toks.append(Tok(part, gap if k == 0 else 0))
+        gap = 0
+    return toks
+
+
+def similar(a: str, b: str) -> float:
+    return SequenceMatcher(None, tx.compare_key(a), tx.compare_key(b)).ratio()
+
+
+def _prose(line: str) -> bool:
+    return "。" in line or len(line) >= 30 or line.endswith(("る", "た", "い", "す", "的"))
+
+
+def target_year(text: str, info: PlanInfo) -> int | None:
+    """Last fiscal year of the plan period (本計画の期間は令和8年度から令和12年度まで)."""
+    found = _PERIOD.search(tx.nfkc_digits(text or ""))
+    if found:
+        return tx.reiwa_to_western(int(found.group(2)))
+    return info.end_year
+
+
+# --- one 重点方針 --------------------------------------------------------------------
+
+
+def _policy(number: int, lines: list[str], info: PlanInfo, summary: list[SummaryRow],
+            glossary: list[GlossaryTerm]) -> Measure:
+    toks = tokens(lines)
+    title_at = next((i for i, t in enumerate(toks) if t.rows is None), None)
+    title = toks[title_at].text if title_at is not None else f"重点方針{number}"
+    measure = Measure(plan=info.id, number=number, title=title)
+    walk = _Walk()
+    rest = toks[title_at + 1 :] if title_at is not None else toks
+    skip = False
+    for i, tok in enumerate(rest):
+        if skip:
+            skip = False
+            continue
+        nxt = rest[i + 1] if i + 1 < len(rest) else None
+        if tok.rows is not None:
+            _table(walk, tok.rows, summary, measure)
+            continue
+        line = tok.text
+        if similar(line, title) >= 0.85:  # page header repeating the policy title
+            continue
+        area = _AREA.search(line)
+        if area and len(line) <= 40 and "。" not in line:
+            walk.area, walk.mode = area.group(1), ""
+            continue
+        if line in ("目指すべき姿", "具体的な取組") or line.lstrip("▲ ") == "現状の課題":
+            walk.mode = {"目指すべき姿": "goal", "具体的な取組": "actions"}.get(line, "background")
+            if walk.mode == "background" and walk.area:
+                walk.background.append(f"【{walk.area}】")
+            continue
+        kpi = _KPI_LINE.match(line)
+        if kpi:
+            walk.notes.append(f"本文のKPI表記: {kpi.group(1)}")
+            continue
+        term = _TERM.match(line)
+        if term and nxt is not None and nxt.rows is None and "。" in nxt.text:
+            glossary.append(GlossaryTerm(plan=info.id, term=term.group(1), explanation=nxt.text))
+            skip = True
+            continue
+        if walk.mode == "goal":
+            _goal_line(walk, line)
+        elif walk.mode == "background":
+            _background_line(walk, tok, nxt)
+        elif walk.mode == "actions":
+            _action_line(walk, tok, nxt, measure)
+    measure.goal_state = "\n".join(walk.goal)
+    measure.background = "\n".join(_drop_empty_area_marks(walk.background))
+    measure.notes.extend(walk.notes)
+    for action in measure.actions:
+        action.text = action.text.strip()
+        action.years = sorted(
+            tx.reiwa_to_western(int(m.group(1))) for k in action.milestones if (m := _YEAR_LABEL.match(k))
+        )
+    return measure
+
+
+def _goal_line(walk: _Walk, line: str) -> None:
+    if line.startswith("★"):
+        body = line.lstrip("★ \u3000")
+        walk.goal.append(f"【{walk.area}】{body}" if walk.area else body)
+    elif walk.goal and _prose(line):
+        walk.goal[-1] += line
+
+
+def _background_line(walk: _Walk, tok: Tok, nxt: Tok | None) -> None:
+    line = tok.text
+    if line.startswith("出典"):
+        return
+    if _is_caption(tok, nxt) or (walk.background and walk.background[-1] == "\x00" and tok.gap == 0):
+        walk.background.append("\x00")  # marks a dropped caption; continuation lines follow it
+        return
+    walk.background.append(line)
+
+
+def _is_caption(tok: Tok, nxt: Tok | None) -> bool:
+    """A figure caption: short, no sentence, after a figure gap, not heading a paragraph."""
+    line = tok.text
+    if "。" in line or len(line) > 40 or tok.gap < 2 or _KEEP_CAPTION.search(line):
+        return False
+    return not (nxt is not None and nxt.rows is None and nxt.gap <= 1 and _prose(nxt.text))
+
+
+def _drop_empty_area_marks(lines: list[str]) -> list[str]:
+    kept = [line for line in lines if line != "\x00"]
+    return [line for k, line in enumerate(kept) if not (line.startswith("【") and line.endswith("分野】")
+                                                        and (k + 1 == len(kept) or kept[k + 1].endswith("分野】")))]
+
+
+def _action_line(walk: _Walk, tok: Tok, nxt: Tok | None, measure: Measure) -> None:
+    line = tok.text
+    if line.startswith("出典"):
+        return
+    starts_note = line.startswith(("【", "※", "・", "(", "（", "①", "②", "③", "④"))
+    is_title = ("。" not in line and len(line) <= 45 and not starts_note and nxt is not None
+                and nxt.rows is None and nxt.gap <= 1 and "。" in nxt.text)
+    if is_title:
+        walk.action = Action(text="", title=_TITLE_MARK.sub("", line).strip(), area=walk.area)
+        walk.item = ""
+        measure.actions.append(walk.action)
+        return
+    if walk.action is None:
+        return
+    if "。" in line or starts_note or _KEEP_CAPTION.search(line) or (tok.gap <= 1 and _prose(line)):
+        walk.action.text += ("\n" if walk.action.text else "") + line
+    # anything else is a figure caption
+
+
+# --- R8–R12 tables -------------------------------------------------------------------
+
+
+def _table(walk: _Walk, rows: list[list[str]], summary: list[SummaryRow], measure: Measure) -> None:
+    header, body = rows[0], rows[1:]
+    labels = [c for c in header[1:] if c]
+    action = walk.action
+    if action is None:
+        measure.notes.append("取組に属さない表: " + " / ".join("｜".join(c for c in r if c) for r in rows))
+        return
+    if not labels or not all(_YEAR_LABEL.match(c) for c in labels):
+        rendered = ["｜".join(c for c in row if c) for row in rows]
+        action.text += "\n" + "\n".join(r for r in rendered if r)
+        return
+    notes: list[str] = []
+    for row in body:
+        item = row[0] or walk.item
+        walk.item = item
+        values = row[1:]
+        confirmed = _confirmed_positions(action.title, item, labels, summary)
+        placed, reliable = place(labels, values, confirmed)
+        for label, value in placed.items():
+            cell = f"{item}: {value}" if item else value
+            action.milestones[label] = f"{action.milestones[label]} / {cell}" if label in action.milestones else cell
+        if not reliable:
+            notes.append(f"{item}: " + "、".join(v for v in values if v) + "（年度列を特定できず）")
+    if notes:
+        previous = action.milestones.get("note")
+        action.milestones["note"] = "；".join(([previous] if previous else []) + notes)
+
+
+def place(labels: list[str], values: list[str], confirmed: set[int] | None = None) -> tuple[dict[str, str], bool]:
+    """Cells whose year column is certain, and whether the whole row was placed.
+
+    Empty cells in the extracted rows do not always keep their column, so a
+    value is placed only when no empty cell precedes it, or when the summary
+    table has values in exactly the same columns.
+    """
+    if len(values) != len(labels):
+        return {}, False
+    filled = [i for i, v in enumerate(values) if v]
+    if not filled:
+        return {}, True
+    if filled == list(range(len(filled))) or (confirmed is not None and set(filled) == confirmed):
+        return {labels[i]: values[i] for i in filled}, True
+    lead: dict[str, str] = {}
+    for i, value in enumerate(values):
+        if not value:
+            break
+        lead[labels[i]] = value
+    return lead, False
+
+
+def _confirmed_positions(title: str, item: str, labels: list[str], summary: list[SummaryRow]) -> set[int] | None:
+    """Filled columns of the summary row about the same work, if there is one."""
+    keys = [k for k in (tx.compare_key(title), tx.compare_key(item)) if len(k) >= 6]
+    for row in summary:
+        if row.labels != labels:
+            continue
+        project = tx.compare_key(row.project)
+        haystack = project + "|" + tx.compare_key(" ".join(row.values))
+        if any(k in haystack for k in keys) or any(len(project) >= 6 and project in k for k in keys):
+            return {i for i, v in enumerate(row.values) if v}
+    return None
+
+
+def summary_rows(lines: list[str]) -> list[SummaryRow]:
+    """Rows of 重点方針とマイルストーン (policy cell spans rows, so carry it down)."""
+    rows: list[SummaryRow] = []
+    labels: list[str] = []
+    policy = ""
+    for raw in lines:
+        if "\t" not in raw:
+            continue
+        cells = tx.table_cells(raw)
+        if len(cells) >= 3 and cells[0] == "重点方針":
+            labels = cells[2:]
+            continue
+        if not labels or len(cells) != len(labels) + 2:
+            continue
+        policy = tx.join_cjk_spaces(cells[0]) or policy
+        rows.append(SummaryRow(policy, cells[1], labels, cells[2:]))
+    return rows
+
+
+# --- KPI table and 重点事業 ---------------------------------------------------------------
+
+
+def kpi_table(lines: list[str]) -> list[tuple[str, str, str | None, str]]:
+    """(policy, KPI, 現状値, 目標値) rows; a policy cell spans rows and may wrap lines."""
+    start = next((i for i, line in enumerate(lines)
+                  if [c for c in tx.table_cells(line) if c][:4] == ["重点方針", "KPI", "現状値", "目標値"]), None)
+    if start is None:
+        return []
+    rows: list[tuple[str, str, str | None, str]] = []
+    policy, pending = "", ""
+    for raw in lines[start + 1 :]:
+        if not raw.strip():
+            continue
+        cells = tx.table_cells(raw)
+        if len(cells) < 3:
+            if len(raw.strip()) > 40 or "。" in raw:
+                break
+            pending += raw.strip()  # a policy name wrapped onto its own line
+            continue
+        name = tx.join_cjk_spaces(cells[0]) if len(cells) >= 4 else ""
+        if name or (pending and not rows):
+            policy = pending + name
+        elif pending:
+            policy += pending
+        pending = ""
+        kpi, base, target = cells[-3:]
+        rows.append((policy, kpi, None if _DASH.match(base) else base, target))
+    return rows
+
+
+def key_projects(lines: list[str]) -> list[tuple[str, str, list[str]]]:
+    """(category, policy name, 重点事業) from 重点方針と重点事業; names may wrap lines."""
+    start = next((i for i, line in enumerate(lines) if re.match(r"^\d+\.\s*重点方針と重点事業$", line.strip())), None)
+    if start is None:
+        return []
+    found: list[tuple[str, str, list[str]]] = []
+    category, name = "", ""
+    for raw in lines[start + 1 :]:
+        line = raw.strip()
+        if not line or CHAPTER_HEAD.match(line) or re.match(r"^\d+\.\s*重点方針と重点事業$", line):
+            continue
+        cat = re.match(r"^【(地域DX|行政DX)】$", line)
+        if cat:
+            category, name = cat.group(1), ""
+        elif line.startswith("【重点事業】"):
+            items = [tx.one_line(p) for p in line.removeprefix("【重点事業】").split("、")]
+            found.append((category, name, [p for p in items if p]))
+            name = ""
+        elif "。" in line:
+            name = ""
+        else:
+            name += line
+    return found
+
+
+def _match_policy(name: str, measures: list[Measure], fallback: int) -> Measure | None:
+    best = max(measures, key=lambda m: similar(name, m.title), default=None)
+    if best is not None and similar(name, best.title) >= 0.5:
+        return best
+    return measures[fallback] if 0 <= fallback < len(measures) else None
+
+
+def _attach_kpis(measures: list[Measure], rows: list[tuple[str, str, str | None, str]], year: int | None) -> None:
+    label = f"R{year - 2018}（{year}年度）目標" if year else ""
+    order: list[str] = []
+    for policy, kpi, base, target in rows:
+        if policy not in order:
+            order.append(policy)
+        measure = _match_policy(policy, measures, order.index(policy))
+        if measure is None:
+            continue
+        measure.kpis.append(KPI(text=kpi, year=year, year_label=label, targets=[target], baseline=base, target=target))
+    for measure in measures:
+        if measure.kpis:
+            measure.notes.append(
+                "KPI表の目標値に年度の明記はなく、計画期間（令和8年度～令和12年度）の最終年度として記録。"
+                "現状値の時点も表に明記なし。"
+            )
+
+
+def _attach_projects(measures: list[Measure], found: list[tuple[str, str, list[str]]]) -> None:
+    for k, (category, name, items) in enumerate(found):
+        measure = _match_policy(name, measures, k)
+        if measure is not None:
+            measure.category = category
+            measure.key_projects = items
+
+
+# --- sections outside the 7 policies ---------------------------------------------------
+
+_SURVEY_START = re.compile(r"^1\.\s*目的$")
+_REF_TITLE = re.compile(r"概要|全体像")
+
+
+def _sections(lines: list[str], policy_at: int, ms_at: int, ch5_at: int, info: PlanInfo, measures: list[Measure],
+              kpi_rows: list[tuple[str, str, str | None, str]], projects: list[tuple[str, str, list[str]]],
+              summary: list[SummaryRow]) -> list[Section]:
+    toc_at = next((i for i in range(policy_at) if lines[i].strip() == "目次"), None)
+    body_at = next((i for i in range(toc_at or 0, policy_at)
+                    if "\t" not in lines[i] and CHAPTER_HEAD.match(lines[i].strip())), 0)
+    survey_at = next((i for i in range(ch5_at, len(lines)) if _SURVEY_START.match(lines[i].strip())), len(lines))
+    ref_at = _reference_start(lines, body_at, policy_at, ch5_at, survey_at)
+    keys: set[str] = set()
+    out: list[Section] = []
+
+    def add(key: str, title: str, text: str, kind: str = "chapter") -> None:
+        if text.strip():
+            out.append(Section(plan=info.id, key=generic.unique_key(key, keys), title=title, text=text, kind=kind))
+
+    add("cover", info.title, generic.render_body(lines[: toc_at if toc_at is not None else body_at]), "intro")
+    for block in generic.split_blocks(lines[body_at:policy_at] + [""] + lines[ch5_at:ref_at], _chapter_head):
+        head, chapter = block.heading, block.chapter
+        if head is None:
+            continue
+        title = f"{chapter.line}／{head.line}" if chapter is not None and head is not chapter else head.line
+        add(generic.section_key(block), title, _chapter_text(block.lines, kpi_rows, projects, measures))
+    kgi = _kgi_text(lines[body_at:policy_at])
+    add("kgi", "KGI（重要目標達成指標）", kgi, "kgi")
+    number = re.match(r"^(\d+)", lines[ms_at].strip()) if ms_at < len(lines) else None
+    add(f"ch4-{number.group(1) if number else 'ms'}", "第4章 本市が取り組むDX／重点方針とマイルストーン",
+        _milestone_text(summary), "milestones")
+    for k, block in enumerate(generic.split_blocks(lines[ref_at:survey_at], _reference_head), 1):
+        title = f"参考／{block.heading.line}" if block.heading else "参考"
+        add(f"ref-{k}", title, generic.render_body(block.lines))
+    for number_, title, body in _survey_groups(lines[survey_at:]):
+        add(f"survey-{number_}", f"市民アンケート／{title}", body, "survey")
+    return out
+
+
+def _chapter_head(line: str) -> generic.Heading | None:
+    head = generic.classify(line)
+    return head if head is not None and head.kind in ("chapter", "numbered") else None
+
+
+def _reference_head(line: str) -> generic.Heading | None:
+    line = line.strip()
+    if line and len(line) <= 60 and "。" not in line and "\t" not in line and _REF_TITLE.search(line):
+        title = tx.one_line(line)
+        return generic.Heading("other", "", title, title)
+    return None
+
+
+def _reference_start(lines: list[str], body_at: int, policy_at: int, ch5_at: int, survey_at: int) -> int:
+    """参考 pages have no heading; they open with a figure title already shown in 第2章."""
+    shown = {tx.compare_key(line) for line in lines[body_at:policy_at]
+             if 8 <= len(line.strip()) <= 60 and "。" not in line and "\t" not in line}
+    return next((i for i in range(ch5_at + 1, survey_at)
+                 if tx.compare_key(lines[i]) in shown and _chapter_head(lines[i]) is None), survey_at)
+
+
+def _chapter_text(lines: list[str], kpi_rows: list[tuple[str, str, str | None, str]],
+                  projects: list[tuple[str, str, list[str]]], measures: list[Measure]) -> str:
+    """Body text; the KPI and 重点事業 tables are written out row by row with their policy."""
+    header = next((i for i, line in enumerate(lines) if line.startswith("重点方針\tKPI")), None)
+    if header is not None and kpi_rows:
+        rows = [f"{p}: {k}（現状値 {b or '—'} → 目標値 {t}）" for p, k, b, t in kpi_rows]
+        rest = [line for line in lines[header + 1 :] if "\t" not in line]
+        return "\n".join(filter(None, [generic.render_body(lines[:header]), *rows, generic.render_body(rest)]))
+    if projects and any(line.startswith("【重点事業】") for line in lines):
+        intro = [line for line in lines if "。" in line]
+        rows, category = [], ""
+        for k, (cat, name, items) in enumerate(projects):
+            measure = _match_policy(name, measures, k)
+            if cat != category:
+                rows.append(f"【{cat}】")
+                category = cat
+            label = f"重点方針{measure.number} {measure.title}" if measure else name
+            rows.append(f"{label}: 重点事業 {'、'.join(items)}")
+        return "\n".join(filter(None, [generic.render_body(intro), *rows]))
+    return generic.render_body(lines)
+
+
+def _kgi_text(lines: list[str]) -> str:
+    """The KGI line, the sentences about it, and the satisfaction figure it starts from."""
+    kgi = [p for line in lines if "【KGI】" in line for p in tx.field_lines(line)]
+    if not kgi:
+        return ""
+    about = [p for line in lines if "KGI" in line and "【KGI】" not in line for p in tx.field_lines(line) if "。" in p]
+    now = [f"（第3章より）{p}" for line in lines if "アンケート" in line and "満足度" in line and "%" in line
+           for p in tx.field_lines(line) if "。" in p]
+    return "\n".join(dict.fromkeys(kgi + about + now))
+
+
+def _milestone_text(summary: list[SummaryRow]) -> str:
+    if not summary:
+        return ""
+    out = ["※年度は抽出した表の列位置による（結合セルは最初の年度列に入っている）。"]
+    for row in summary:
+        cells = " / ".join(f"{label} {value}" for label, value in zip(row.labels, row.values) if value)
+        out.append(f"{row.policy}｜{row.project}: {cells or '—'}")
+    return "\n".join(out)
+
+
+def _survey_groups(lines: list[str]) -> list[tuple[str, str, str]]:
+    """Survey items by number; a question repeated on several pages is one item."""
+    groups: list[tuple[str, str, list[str]]] = []
+    for block in generic.split_blocks(lines, _chapter_head):
+        head = block.heading
+        if head is None:
+            continue
+        if groups and groups[-1][0] == head.number and _same_question(groups[-1][1], head.title):
+            groups[-1][2].extend(block.lines)
+        else:
+            groups.append((head.number, head.title, list(block.lines)))
+    return [(n, f"{n}. {title}", generic.render_body(body)) for n, title, body in groups]
+
+
+def _same_question(a: str, b: str) -> bool:
+    a, b = tx.compare_key(a), tx.compare_key(b)
+    return a[:6] == b[:6] or a in b or b in a

@@ -1,0 +1,60 @@
+"""One published index generation, loaded for reading: chunks, records, keyword
+index and the Chroma collection. Immutable once loaded; the assistant swaps in
+a new snapshot when ``CURRENT`` changes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from langchain_chroma import Chroma
+from langchain_core.embeddings import Embeddings
+
+from ingest.chunk import Chunk
+from ingest.records import ParsedPlan, plan_from_dict
+from vectorstore.keyword import BM25Index, tokenize
+from vectorstore.store import REBUILD_HINT, CorruptIndex, Generation, chroma_client, current_generation, vector_store
+
+
+@dataclass
+class Snapshot:
+    generation: Generation
+    chunks: list[Chunk]
+    plans: dict[str, ParsedPlan]
+    keyword: BM25Index
+    dense: Chroma
+    by_id: dict[str, int] = field(default_factory=dict)
+    plan_mask: dict[str, np.ndarray] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return self.generation.name
+
+    def known_measures(self) -> dict[str, set[int]]:
+        return {pid: {m.number for m in plan.measures} for pid, plan in self.plans.items()}
+
+
+def load_snapshot(index_dir: Path, embeddings: Embeddings, chroma_url: str | None = None) -> Snapshot:
+    gen = current_generation(index_dir)
+    try:
+        chunks = gen.chunks()
+        records = gen.read_json("records.json")["plans"]
+        plans = {pid: plan_from_dict(data) for pid, data in records.items()}
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise CorruptIndex(f"索引のファイルを読めません（{gen.path}: {exc}）。{REBUILD_HINT}") from exc
+    url = chroma_url or gen.meta.get("chroma_url") or None
+    try:
+        client = chroma_client(url, None if url else gen.path / "chroma")
+        dense = vector_store(client, gen.collection, embeddings)
+        count = dense._collection.count()
+    except Exception as exc:  # chromadb raises many kinds on a damaged store
+        raise CorruptIndex(f"ベクトル索引を開けません（{gen.path}: {exc}）。{REBUILD_HINT}") from exc
+    if count != len(chunks):
+        raise CorruptIndex(f"ベクトル索引の件数が合いません（{count} / {len(chunks)}）。{REBUILD_HINT}")
+    keyword = BM25Index([tokenize(c.embed_text) for c in chunks])
+    snap = Snapshot(gen, chunks, plans, keyword, dense)
+    snap.by_id = {c.id: i for i, c in enumerate(chunks)}
+    plan_ids = np.array([c.plan for c in chunks])
+    snap.plan_mask = {pid: plan_ids == pid for pid in plans}
+    return snap
