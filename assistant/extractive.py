@@ -62,7 +62,7 @@ class Composer:
             when = reiwa(year) if year else "計画期間"
             if kpis and (kpis[0].baseline and kpis[0].target and m.plan != "oita"):
                 when = f"{kpis[0].year_label or when}"
-            items = "\n".join(f"・{format_kpi(k)}" for k in kpis)
+            items = "\n".join("・" + line.lstrip("・- ") for k in kpis for line in format_kpi(k).split("\n") if line.strip())
             lines.append(f"{when}のKPI:\n{items}")
             cites.append(self.cite(m, "kpi", " ".join(k.text for k in kpis)))
         text = f"{self.name(m)}の" + ("\n".join(lines) if lines else "KPIは計画に記載がありません。")

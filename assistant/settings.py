@@ -29,7 +29,7 @@ class Settings(BaseSettings):
     model_dir: Path = Field(default_factory=lambda: _user_cache() / "models", description="埋め込みモデルの保存先（クローンの外、再利用される）")
     cache_dir: Path = Field(default_factory=lambda: _user_cache() / "cache", description="埋め込みキャッシュ（モデル名＋内容ハッシュ）の保存先")
     embedding_model: str = Field("embeddinggemma-300m", description="埋め込みモデル: 既定の embeddinggemma-300m、または sentence-transformers のモデル名・パス")
-    embedding_max_seq_length: int = Field(256, description="埋め込み時の最大トークン長（短いほど速い）")
+    embedding_max_seq_length: int = Field(128, description="埋め込み時の最大トークン長（短いほど速い）")
     embedding_batch_size: int = Field(16, description="埋め込みのバッチサイズ")
     chroma_url: str | None = Field(None, description="Chroma サーバーの URL（例 http://localhost:8000）。未設定なら index_dir に永続化")
     collection: str = Field("planqa", description="Chroma のコレクション名")

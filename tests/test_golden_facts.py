@@ -216,18 +216,13 @@ def test_minimum_counts_per_type():
 
 def test_every_oita_measure_covered():
     covered = {
-        int(key.split(":")[1])
-        for _, _, item in ITEMS
-        for key in item["expected_measures"]
-        if key.startswith("oita:")
+        int(key.split(":")[1]) for _, _, item in ITEMS for key in item["expected_measures"] if key.startswith("oita:")
     }
     assert covered == set(MEASURE_RANGE["oita"]), f"未カバー: {set(MEASURE_RANGE['oita']) - covered}"
 
 
 def test_every_nobeoka_policy_covered_several_times():
-    counts = Counter(
-        key for _, _, item in ITEMS for key in item["expected_measures"] if key.startswith("nobeoka:")
-    )
+    counts = Counter(key for _, _, item in ITEMS for key in item["expected_measures"] if key.startswith("nobeoka:"))
     thin = {n: counts[f"nobeoka:{n}"] for n in MEASURE_RANGE["nobeoka"] if counts[f"nobeoka:{n}"] < 3}
     assert not thin, f"3件未満の重点方針: {thin}"
 

@@ -175,8 +175,7 @@ def make_output(
         "answer": answer,
         "refused": refused,
         "citations": [
-            {"plan": plan, "measure": measure, "title": "", "field": "kpi", "quote": ""}
-            for plan, measure in citations
+            {"plan": plan, "measure": measure, "title": "", "field": "kpi", "quote": ""} for plan, measure in citations
         ],
         "retrieved": [{"plan": plan, "measure": measure, "score": 1.0} for plan, measure in retrieved],
         "latency_ms": latency_ms,
@@ -197,9 +196,7 @@ def test_cited_measures_ignores_sections():
 
 
 def test_retrieval_ranks_unique_measures_in_order():
-    output = make_output(
-        retrieved=[("oita", "4"), ("oita", "4"), ("oita", None), ("oita", "3"), ("nobeoka", "2")]
-    )
+    output = make_output(retrieved=[("oita", "4"), ("oita", "4"), ("oita", None), ("oita", "3"), ("nobeoka", "2")])
     ranks = retrieval_ranks(output, ["oita:3", "nobeoka:2", "oita:9"])
     assert ranks == {"oita:3": 2, "nobeoka:2": 3, "oita:9": None}
 
@@ -297,21 +294,36 @@ def test_item_score_is_json_serialisable():
 def _tiny_set():
     golden = [
         KPI_ITEM,  # pass
-        {**KPI_ITEM, "id": "t-kpi-2", "expected_measures": ["oita:3", "nobeoka:2"],
-         "must_include": ["76,000件", "90%"]},  # one citation and one fact missing
+        {
+            **KPI_ITEM,
+            "id": "t-kpi-2",
+            "expected_measures": ["oita:3", "nobeoka:2"],
+            "must_include": ["76,000件", "90%"],
+        },  # one citation and one fact missing
         {**KPI_ITEM, "id": "t-kpi-3", "type": "what"},  # refused → false refusal
         UNANSWERABLE_ITEM,  # refused → correct
         {**UNANSWERABLE_ITEM, "id": "t-un-2"},  # answered → wrong
     ]
     outputs = [
-        make_output(answer="76,000件", citations=[("oita", "3")],
-                    retrieved=[("oita", "3")], latency_ms=100, id_="t-kpi-1"),
-        make_output(answer="76,000件", citations=[("oita", "3"), ("oita", "5")],
-                    retrieved=[("oita", "5"), ("oita", "3"), ("oita", "1"), ("oita", "2"),
-                               ("oita", "4"), ("oita", "6"), ("nobeoka", "2")],
-                    latency_ms=200, id_="t-kpi-2"),
-        make_output(answer="お答えできません", refused=True,
-                    retrieved=[("oita", "1")], latency_ms=300, id_="t-kpi-3"),
+        make_output(
+            answer="76,000件", citations=[("oita", "3")], retrieved=[("oita", "3")], latency_ms=100, id_="t-kpi-1"
+        ),
+        make_output(
+            answer="76,000件",
+            citations=[("oita", "3"), ("oita", "5")],
+            retrieved=[
+                ("oita", "5"),
+                ("oita", "3"),
+                ("oita", "1"),
+                ("oita", "2"),
+                ("oita", "4"),
+                ("oita", "6"),
+                ("nobeoka", "2"),
+            ],
+            latency_ms=200,
+            id_="t-kpi-2",
+        ),
+        make_output(answer="お答えできません", refused=True, retrieved=[("oita", "1")], latency_ms=300, id_="t-kpi-3"),
         make_output(answer="記載がありません", refused=True, latency_ms=400, id_="t-un-1"),
         make_output(answer="10億円です", latency_ms=500, id_="t-un-2"),
     ]
@@ -320,7 +332,7 @@ def _tiny_set():
 
 def test_aggregate_overall_metrics():
     golden, outputs = _tiny_set()
-    scores = [score_item(g, o) for g, o in zip(golden, outputs)]
+    scores = [score_item(g, o) for g, o in zip(golden, outputs, strict=True)]
     overall = aggregate(scores)["overall"]
 
     assert set(overall) == set(METRIC_KEYS)
@@ -343,7 +355,7 @@ def test_aggregate_overall_metrics():
 
 def test_aggregate_by_type():
     golden, outputs = _tiny_set()
-    summary = aggregate(score_item(g, o) for g, o in zip(golden, outputs))
+    summary = aggregate(score_item(g, o) for g, o in zip(golden, outputs, strict=True))
     by_type = summary["by_type"]
     assert set(by_type) == {"kpi", "what", "unanswerable"}
     assert all(set(metrics) == set(METRIC_KEYS) for metrics in by_type.values())
@@ -359,7 +371,7 @@ def test_aggregate_by_type():
 
 def test_aggregate_accepts_dicts_and_empty():
     golden, outputs = _tiny_set()
-    dicts = [score_item(g, o).to_dict() for g, o in zip(golden, outputs)]
+    dicts = [score_item(g, o).to_dict() for g, o in zip(golden, outputs, strict=True)]
     assert aggregate(dicts)["overall"]["pass_rate"] == pytest.approx(2 / 5)
     empty = aggregate([])["overall"]
     assert empty["count"] == 0
@@ -378,10 +390,16 @@ def test_score_run_matches_by_id_and_handles_missing_outputs():
 
 
 def test_item_score_fields():
-    assert {"passed", "citation_recall", "citation_precision", "must_include_hits",
-            "must_include_total", "retrieval_ranks", "recall_at_1", "recall_at_5"} <= set(
-        ItemScore.__dataclass_fields__
-    )
+    assert {
+        "passed",
+        "citation_recall",
+        "citation_precision",
+        "must_include_hits",
+        "must_include_total",
+        "retrieval_ranks",
+        "recall_at_1",
+        "recall_at_5",
+    } <= set(ItemScore.__dataclass_fields__)
 
 
 # --------------------------------------------------------------------------- load_golden

@@ -29,7 +29,7 @@ FIELD_NAMES: dict[str, str] = {
     "title": "施策名",
 }
 
-KPI_HEADERS = ["市", "年度", "番号", "施策", "KPI", "目標値"]
+KPI_HEADERS = ["市", "年度", "番号", "施策", "KPI", "現状値", "目標値"]
 ALL = "すべて"
 
 _ELLIPSIS = re.compile(r"(?:…|\.\.\.|⋯)+")
@@ -179,17 +179,15 @@ def source_card(measure: Measure | None, plan_info: PlanInfo | None, citation: C
 
 
 def kpi_rows(measures: Iterable[Measure], plans: Mapping[str, PlanInfo]) -> list[list[Any]]:
-    """One row per KPI: [市, 年度, 番号, 施策, KPI, 目標値] (年度 "" when unknown)."""
+    """One row per KPI: [市, 年度, 番号, 施策, KPI, 現状値, 目標値] ("" when unknown)."""
     rows: list[list[Any]] = []
     for m in measures:
         info = plans.get(m.plan)
         city = info.city if info else m.plan
         number = f"{info.measure_label}{m.number}" if info else str(m.number)
         for k in m.kpis:
-            target = "、".join(k.targets) or (k.target or "")
-            if k.baseline and m.plan == "nobeoka":
-                target = f"現状値 {k.baseline} → 目標値 {k.target or target}"
-            rows.append([city, k.year if k.year else "", number, m.title, k.text, target])
+            target = k.target or "、".join(k.targets)
+            rows.append([city, k.year or "", number, m.title, k.text, k.baseline or "", target])
     return rows
 
 

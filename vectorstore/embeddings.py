@@ -96,6 +96,7 @@ class SentenceTransformerEmbeddings(Embeddings):
         self._model = None
         self._cache: EmbeddingCache | None = None
         self._load_lock = threading.Lock()
+        self.encoded_total = 0  # documents that needed the model (cache misses)
 
     @property
     def signature(self) -> str:
@@ -133,6 +134,7 @@ class SentenceTransformerEmbeddings(Embeddings):
         if not texts:
             return []
         if self.cache_path is None:
+            self.encoded_total += len(texts)
             return self._encode(texts, query=False).tolist()
         if self._cache is None:
             self._cache = EmbeddingCache(self.cache_path, self.signature)
@@ -141,6 +143,7 @@ class SentenceTransformerEmbeddings(Embeddings):
         missing = sorted({k: t for k, t in zip(keys, texts) if k not in found}.items())
         if missing:
             vecs = self._encode([t for _, t in missing], query=False)
+            self.encoded_total += len(missing)
             new = {k: v for (k, _), v in zip(missing, vecs)}
             self._cache.put_many(new)
             found.update(new)

@@ -272,12 +272,8 @@ def _metrics(scores: list[ItemScore]) -> dict[str, Any]:
         ),
         "refusal_accuracy": _ratio(sum(s.refused for s in unanswerable), len(unanswerable)),
         "false_refusal_rate": _ratio(sum(s.refused for s in answerable), len(answerable)),
-        "retrieval_recall_at_1": _ratio(
-            sum(1 for r in rank_values if r is not None and r <= 1), len(rank_values)
-        ),
-        "retrieval_recall_at_5": _ratio(
-            sum(1 for r in rank_values if r is not None and r <= 5), len(rank_values)
-        ),
+        "retrieval_recall_at_1": _ratio(sum(1 for r in rank_values if r is not None and r <= 1), len(rank_values)),
+        "retrieval_recall_at_5": _ratio(sum(1 for r in rank_values if r is not None and r <= 5), len(rank_values)),
         "latency_p50_ms": percentile(latencies, 50),
         "latency_p95_ms": percentile(latencies, 95),
         "count": len(scores),
@@ -299,9 +295,7 @@ def aggregate(scores: Iterable[ItemScore | Mapping[str, Any]]) -> dict[str, Any]
     }
 
 
-def score_run(
-    golden: Iterable[Mapping[str, Any]], outputs: Iterable[Mapping[str, Any]]
-) -> dict[str, Any]:
+def score_run(golden: Iterable[Mapping[str, Any]], outputs: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     """Score every golden item against the output with the same id (missing → failed).
 
     Returns ``{"items": [per-item dicts], "summary": aggregate(...)}``.
@@ -353,9 +347,7 @@ def load_golden(paths: str | Path | Iterable[str | Path]) -> list[dict[str, Any]
                     if not isinstance(value, str) or not value.strip():
                         raise ValueError(f"{where}: {key} がないか空です")
                 if item["id"] in seen:
-                    raise ValueError(
-                        f"{where}: id「{item['id']}」が重複しています（最初は {seen[item['id']]}）"
-                    )
+                    raise ValueError(f"{where}: id「{item['id']}」が重複しています（最初は {seen[item['id']]}）")
                 seen[item["id"]] = where
                 items.append(item)
     return items

@@ -9,8 +9,8 @@ never an exception, because a plan we cannot read well should still be searchabl
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from ingest.parsers import text as tx
 from ingest.records import Measure, ParsedPlan, PlanInfo, Section
@@ -22,6 +22,7 @@ _MEASURE = re.compile(
     r"^(?:施策[ \u3000]*)?(?:No|NO|Ｎｏ)[.．]?[ \t\u3000]*([0-9０-９]{1,3})(?![0-9０-９])(?:[ \t\u3000:：.．]+(.*))?$"
     r"|^重点方針[ \u3000]*([0-9０-９]{1,2})(?![0-9０-９])(?:[ \t\u3000:：.．]+(.*))?$"
 )
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _LABEL_CELL = re.compile(r"^(?:個別)?施策名$")
 _KANJI_DIGITS = {c: i for i, c in enumerate("〇一二三四五六七八九十")}
 
@@ -50,9 +51,9 @@ def parse(text: str, info: PlanInfo) -> ParsedPlan:
     plan = ParsedPlan(info=info)
     if not isinstance(text, str) or not text.strip():
         return plan
-    lines = tx.fix_ocr(text.replace("\r", "")).split("\n")
+    lines = tx.fix_ocr(_CONTROL.sub("", text.replace("\r", ""))).split("\n")
     keys: set[str] = set()
-    for block in split_blocks(lines):
+    for block in merge_repeats(split_blocks(lines)):
         head = block.heading
         if head is not None and head.kind == "measure":
             _add_measure(plan, block, info)
@@ -155,8 +156,7 @@ def render_body(lines: list[str]) -> str:
     point = False
     for raw in lines:
         if "\t" in raw:
-            cells = [tx.join_cjk_spaces(c) for c in tx.table_cells(raw)]
-            parts = ["｜".join(c for c in cells if c and not tx.is_layout_debris(c))]
+            parts = ["｜".join(c for c in tx.table_cells(raw) if c and not tx.is_layout_debris(c))]
         else:
             parts = tx.field_lines(raw)
         for part in parts:
@@ -170,6 +170,21 @@ def render_body(lines: list[str]) -> str:
             seen.add(part)
             out.append(part)
     return "\n".join(out)
+
+
+def merge_repeats(blocks: list[Block]) -> list[Block]:
+    """Join consecutive blocks whose headings share a number and start alike (one item over pages)."""
+    out: list[Block] = []
+    for block in blocks:
+        prev = out[-1].heading if out else None
+        head = block.heading
+        if prev is not None and head is not None and prev.kind == head.kind and prev.number == head.number:
+            a, b = tx.compare_key(prev.title), tx.compare_key(head.title)
+            if a[:6] == b[:6] or a in b or b in a:
+                out[-1].lines.extend(block.lines)
+                continue
+        out.append(Block(head, list(block.lines), block.chapter))
+    return out
 
 
 def unique_key(key: str, used: set[str]) -> str:
@@ -210,3 +225,60 @@ def _add_measure(plan: ParsedPlan, block: Block, info: PlanInfo) -> None:
         existing.overview = "\n".join(p for p in (existing.overview, overview) if p)
         return
     plan.measures.append(Measure(plan=info.id, number=number, title=title or head.line, overview=overview))
+
+
+# --- layout tokens and year tables (shared with the city parsers) ------------------------
+
+
+@dataclass
+class Tok:
+    """A non-blank line (``text``) or a tab table (``rows``), with the blank lines before it."""
+
+    text: str
+    gap: int
+    rows: list[list[str]] | None = None
+    bullet: bool = False  # the source line was a list item ("- ...", "・...")
+
+
+def tokens(lines: list[str]) -> list[Tok]:
+    """Clean lines and tables; blank-line gaps are kept because they mark figures."""
+    toks: list[Tok] = []
+    gap = 0
+    for raw in lines:
+        if not raw.strip():
+            gap += 1
+            continue
+        if "\t" in raw:
+            cells = [tx.join_cjk_spaces(c) for c in tx.table_cells(raw)]
+            if toks and toks[-1].rows is not None and gap == 0:
+                toks[-1].rows.append(cells)
+            else:
+                toks.append(Tok("", gap, [cells]))
+        else:
+            bullet = raw.lstrip().startswith(("- ", "* ", "・"))
+            for k, part in enumerate(tx.field_lines(raw)):
+                toks.append(Tok(part, gap if k == 0 else 0, bullet=bullet))
+        gap = 0
+    return toks
+
+
+def place(labels: list[str], values: list[str], confirmed: set[int] | None = None) -> tuple[dict[str, str], bool]:
+    """Cells of a year-table row whose column is certain, and whether the whole row was placed.
+
+    Empty cells in PDF-extracted rows do not always keep their column, so a
+    value is placed only when no empty cell precedes it, or when another table
+    (``confirmed``: its filled columns) has values in exactly the same columns.
+    """
+    if len(values) != len(labels):
+        return {}, False
+    filled = [i for i, v in enumerate(values) if v]
+    if not filled:
+        return {}, True
+    if filled == list(range(len(filled))) or (confirmed is not None and set(filled) == confirmed):
+        return {labels[i]: values[i] for i in filled}, True
+    lead: dict[str, str] = {}
+    for i, value in enumerate(values):
+        if not value:
+            break
+        lead[labels[i]] = value
+    return lead, False

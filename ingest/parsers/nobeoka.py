@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from difflib import SequenceMatcher
 
-from ingest.parsers import text as tx
 from ingest.parsers import generic
+from ingest.parsers import text as tx
 from ingest.records import KPI, Action, GlossaryTerm, Measure, ParsedPlan, PlanInfo, Section
 
 # Slips in this PDF that the shared OCR table does not cover.
@@ -37,15 +36,6 @@ _PERIOD = re.compile(r"令和\s*(\d+)\s*年度から令和\s*(\d+)\s*年度ま�
 _TITLE_MARK = re.compile(r"^[\s・①-⑳☒☐□■◆●\U0001F300-\U0001FAFF\u2600-\u27bf]+")
 _DASH = re.compile(r"^[—―‐－ー\-–]*$")
 _KEEP_CAPTION = re.compile(r"\d|単位|現在")
-
-
-@dataclass
-class Tok:
-    """A non-blank line (``text``) or a tab table (``rows``), with the blank lines before it."""
-
-    text: str
-    gap: int
-    rows: list[list[str]] | None = None
 
 
 @dataclass
@@ -88,9 +78,12 @@ def parse(text: str, info: PlanInfo) -> ParsedPlan:
     kpi_rows = kpi_table(lines[: heads[0]])
     projects = key_projects(lines[: heads[0]])
     year = target_year(text, info)
-    _attach_kpis(measures, kpi_rows, year)
+    kpi_labels = _attach_kpis(measures, kpi_rows, year)
     _attach_projects(measures, projects)
-    sections = _sections(lines, heads[0], ms_at, ch5_at, info, measures, kpi_rows, projects, summary)
+    _fill_from_summary(measures, summary)
+    kpi_lines = [f"{label}: {k}（現状値 {b or '—'} → 目標値 {t}）" for label, (_, k, b, t) in zip(kpi_labels, kpi_rows,
+                                                                                                strict=True)]
+    sections = _sections(lines, heads[0], ms_at, ch5_at, info, measures, kpi_lines, projects, summary)
     return ParsedPlan(info=info, measures=measures, sections=sections, glossary=glossary)
 
 
@@ -103,31 +96,6 @@ def prepare(text: str) -> list[str]:
     for wrong, right in SOURCE_FIXES.items():
         text = text.replace(wrong, right)
     return tx.fix_ocr(text).split("\n")
-
-
-def tokens(lines: list[str]) -> list[Tok]:
-    """Group lines into tokens; consecutive tab lines form one table."""
-    toks: list[Tok] = []
-    gap = 0
-    for raw in lines:
-        if not raw.strip():
-            gap += 1
-            continue
-        if "\t" in raw:
-            cells = [tx.join_cjk_spaces(c) for c in tx.table_cells(raw)]
-            if toks and toks[-1].rows is not None and gap == 0:
-                toks[-1].rows.append(cells)
-            else:
-                toks.append(Tok("", gap, [cells]))
-        else:
-            for k, part in enumerate(tx.field_lines(raw)):
-                toks.append(Tok(part, gap if k == 0 else 0))
-        gap = 0
-    return toks
-
-
-def similar(a: str, b: str) -> float:
-    return SequenceMatcher(None, tx.compare_key(a), tx.compare_key(b)).ratio()
 
 
 def _prose(line: str) -> bool:
@@ -147,7 +115,7 @@ def target_year(text: str, info: PlanInfo) -> int | None:
 
 def _policy(number: int, lines: list[str], info: PlanInfo, summary: list[SummaryRow],
             glossary: list[GlossaryTerm]) -> Measure:
-    toks = tokens(lines)
+    toks = generic.tokens(lines)
     title_at = next((i for i, t in enumerate(toks) if t.rows is None), None)
     title = toks[title_at].text if title_at is not None else f"重点方針{number}"
     measure = Measure(plan=info.id, number=number, title=title)
@@ -163,11 +131,11 @@ def _policy(number: int, lines: list[str], info: PlanInfo, summary: list[Summary
             _table(walk, tok.rows, summary, measure)
             continue
         line = tok.text
-        if similar(line, title) >= 0.85:  # page header repeating the policy title
-            continue
         area = _AREA.search(line)
-        if area and len(line) <= 40 and "。" not in line:
+        if area and len(line) <= 40 and "。" not in line:  # sub-area heading, also repeated as page header
             walk.area, walk.mode = area.group(1), ""
+            continue
+        if tx.similarity(line, title) >= 0.85:  # page header repeating the policy title
             continue
         if line in ("目指すべき姿", "具体的な取組") or line.lstrip("▲ ") == "現状の課題":
             walk.mode = {"目指すべき姿": "goal", "具体的な取組": "actions"}.get(line, "background")
@@ -194,10 +162,12 @@ def _policy(number: int, lines: list[str], info: PlanInfo, summary: list[Summary
     measure.notes.extend(walk.notes)
     for action in measure.actions:
         action.text = action.text.strip()
-        action.years = sorted(
-            tx.reiwa_to_western(int(m.group(1))) for k in action.milestones if (m := _YEAR_LABEL.match(k))
-        )
+        action.years = _years(action.milestones)
     return measure
+
+
+def _years(milestones: dict[str, str]) -> list[int]:
+    return sorted(tx.reiwa_to_western(int(m.group(1))) for k in milestones if (m := _YEAR_LABEL.match(k)))
 
 
 def _goal_line(walk: _Walk, line: str) -> None:
@@ -208,7 +178,7 @@ def _goal_line(walk: _Walk, line: str) -> None:
         walk.goal[-1] += line
 
 
-def _background_line(walk: _Walk, tok: Tok, nxt: Tok | None) -> None:
+def _background_line(walk: _Walk, tok: generic.Tok, nxt: generic.Tok | None) -> None:
     line = tok.text
     if line.startswith("出典"):
         return
@@ -218,7 +188,7 @@ def _background_line(walk: _Walk, tok: Tok, nxt: Tok | None) -> None:
     walk.background.append(line)
 
 
-def _is_caption(tok: Tok, nxt: Tok | None) -> bool:
+def _is_caption(tok: generic.Tok, nxt: generic.Tok | None) -> bool:
     """A figure caption: short, no sentence, after a figure gap, not heading a paragraph."""
     line = tok.text
     if "。" in line or len(line) > 40 or tok.gap < 2 or _KEEP_CAPTION.search(line):
@@ -232,11 +202,11 @@ def _drop_empty_area_marks(lines: list[str]) -> list[str]:
                                                         and (k + 1 == len(kept) or kept[k + 1].endswith("分野】")))]
 
 
-def _action_line(walk: _Walk, tok: Tok, nxt: Tok | None, measure: Measure) -> None:
+def _action_line(walk: _Walk, tok: generic.Tok, nxt: generic.Tok | None, measure: Measure) -> None:
     line = tok.text
     if line.startswith("出典"):
         return
-    starts_note = line.startswith(("【", "※", "・", "(", "（", "①", "②", "③", "④"))
+    starts_note = tok.bullet or line.startswith(("【", "※", "・", "(", "（"))
     is_title = ("。" not in line and len(line) <= 45 and not starts_note and nxt is not None
                 and nxt.rows is None and nxt.gap <= 1 and "。" in nxt.text)
     if is_title:
@@ -261,9 +231,10 @@ def _table(walk: _Walk, rows: list[list[str]], summary: list[SummaryRow], measur
     if action is None:
         measure.notes.append("取組に属さない表: " + " / ".join("｜".join(c for c in r if c) for r in rows))
         return
-    if not labels or not all(_YEAR_LABEL.match(c) for c in labels):
-        rendered = ["｜".join(c for c in row if c) for row in rows]
-        action.text += "\n" + "\n".join(r for r in rendered if r)
+    if not labels or not all(_YEAR_LABEL.match(c) for c in labels):  # e.g. 件数 table: keep it as text
+        for row in body:
+            cells = " / ".join(f"{h} {v}" if h else v for h, v in zip(header[1:], row[1:], strict=False) if v)
+            action.text += f"\n{row[0]}: {cells}" if row[0] else f"\n{cells}"
         return
     notes: list[str] = []
     for row in body:
@@ -271,7 +242,7 @@ def _table(walk: _Walk, rows: list[list[str]], summary: list[SummaryRow], measur
         walk.item = item
         values = row[1:]
         confirmed = _confirmed_positions(action.title, item, labels, summary)
-        placed, reliable = place(labels, values, confirmed)
+        placed, reliable = generic.place(labels, values, confirmed)
         for label, value in placed.items():
             cell = f"{item}: {value}" if item else value
             action.milestones[label] = f"{action.milestones[label]} / {cell}" if label in action.milestones else cell
@@ -280,28 +251,6 @@ def _table(walk: _Walk, rows: list[list[str]], summary: list[SummaryRow], measur
     if notes:
         previous = action.milestones.get("note")
         action.milestones["note"] = "；".join(([previous] if previous else []) + notes)
-
-
-def place(labels: list[str], values: list[str], confirmed: set[int] | None = None) -> tuple[dict[str, str], bool]:
-    """Cells whose year column is certain, and whether the whole row was placed.
-
-    Empty cells in the extracted rows do not always keep their column, so a
-    value is placed only when no empty cell precedes it, or when the summary
-    table has values in exactly the same columns.
-    """
-    if len(values) != len(labels):
-        return {}, False
-    filled = [i for i, v in enumerate(values) if v]
-    if not filled:
-        return {}, True
-    if filled == list(range(len(filled))) or (confirmed is not None and set(filled) == confirmed):
-        return {labels[i]: values[i] for i in filled}, True
-    lead: dict[str, str] = {}
-    for i, value in enumerate(values):
-        if not value:
-            break
-        lead[labels[i]] = value
-    return lead, False
 
 
 def _confirmed_positions(title: str, item: str, labels: list[str], summary: list[SummaryRow]) -> set[int] | None:
@@ -393,33 +342,56 @@ def key_projects(lines: list[str]) -> list[tuple[str, str, list[str]]]:
 
 
 def _match_policy(name: str, measures: list[Measure], fallback: int) -> Measure | None:
-    best = max(measures, key=lambda m: similar(name, m.title), default=None)
-    if best is not None and similar(name, best.title) >= 0.5:
+    best = max(measures, key=lambda m: tx.similarity(name, m.title), default=None)
+    if best is not None and tx.similarity(name, best.title) >= 0.5:
         return best
     return measures[fallback] if 0 <= fallback < len(measures) else None
 
 
-def _attach_kpis(measures: list[Measure], rows: list[tuple[str, str, str | None, str]], year: int | None) -> None:
+def _policy_label(name: str, measures: list[Measure], order: list[str]) -> tuple[Measure | None, str]:
+    """The measure a table's policy cell names (by title, else by its order) and a display label."""
+    if name not in order:
+        order.append(name)
+    measure = _match_policy(name, measures, order.index(name))
+    return measure, (f"重点方針{measure.number} {measure.title}" if measure else name)
+
+
+def _attach_kpis(measures: list[Measure], rows: list[tuple[str, str, str | None, str]],
+                 year: int | None) -> list[str]:
+    """Add the KPI table rows to their measures; returns each row's policy label."""
     label = f"R{year - 2018}（{year}年度）目標" if year else ""
     order: list[str] = []
+    labels: list[str] = []
     for policy, kpi, base, target in rows:
-        if policy not in order:
-            order.append(policy)
-        measure = _match_policy(policy, measures, order.index(policy))
-        if measure is None:
-            continue
-        measure.kpis.append(KPI(text=kpi, year=year, year_label=label, targets=[target], baseline=base, target=target))
+        measure, shown = _policy_label(policy, measures, order)
+        labels.append(shown)
+        if measure is not None:
+            measure.kpis.append(KPI(text=kpi, year=year, year_label=label, targets=[target], baseline=base,
+                                    target=target))
     for measure in measures:
-        if measure.kpis:
-            measure.notes.append(
-                "KPI表の目標値に年度の明記はなく、計画期間（令和8年度～令和12年度）の最終年度として記録。"
-                "現状値の時点も表に明記なし。"
-            )
+        if measure.kpis and year:  # the table names no year; say so rather than imply it was read
+            measure.notes.append(f"KPI表の目標値に年度の明記はなく、計画期間の最終年度 R{year - 2018}（{year}年度）"
+                                 "として記録。現状値の時点も表に明記なし。")
+    return labels
+
+
+def _fill_from_summary(measures: list[Measure], summary: list[SummaryRow]) -> None:
+    """Actions without their own table take a summary row only when every year cell is filled."""
+    order: list[str] = []
+    for row in summary:
+        measure, _ = _policy_label(row.policy, measures, order)
+        if measure is None or not all(row.values) or len(row.values) != len(row.labels):
+            continue
+        for action in measure.actions:
+            if not action.milestones and tx.similarity(action.title, row.project) >= 0.8:
+                action.milestones = {k: f"{row.project}: {v}" for k, v in zip(row.labels, row.values, strict=True)}
+                action.years = _years(action.milestones)
 
 
 def _attach_projects(measures: list[Measure], found: list[tuple[str, str, list[str]]]) -> None:
-    for k, (category, name, items) in enumerate(found):
-        measure = _match_policy(name, measures, k)
+    order: list[str] = []
+    for category, name, items in found:
+        measure, _ = _policy_label(name, measures, order)
         if measure is not None:
             measure.category = category
             measure.key_projects = items
@@ -432,13 +404,14 @@ _REF_TITLE = re.compile(r"概要|全体像")
 
 
 def _sections(lines: list[str], policy_at: int, ms_at: int, ch5_at: int, info: PlanInfo, measures: list[Measure],
-              kpi_rows: list[tuple[str, str, str | None, str]], projects: list[tuple[str, str, list[str]]],
+              kpi_lines: list[str], projects: list[tuple[str, str, list[str]]],
               summary: list[SummaryRow]) -> list[Section]:
     toc_at = next((i for i in range(policy_at) if lines[i].strip() == "目次"), None)
     body_at = next((i for i in range(toc_at or 0, policy_at)
                     if "\t" not in lines[i] and CHAPTER_HEAD.match(lines[i].strip())), 0)
     survey_at = next((i for i in range(ch5_at, len(lines)) if _SURVEY_START.match(lines[i].strip())), len(lines))
-    ref_at = _reference_start(lines, body_at, policy_at, ch5_at, survey_at)
+    # 参考 pages have no heading of their own; they open with a figure title (…概要 / …全体像).
+    ref_at = next((i for i in range(ch5_at + 1, survey_at) if _reference_head(lines[i])), survey_at)
     keys: set[str] = set()
     out: list[Section] = []
 
@@ -452,12 +425,12 @@ def _sections(lines: list[str], policy_at: int, ms_at: int, ch5_at: int, info: P
         if head is None:
             continue
         title = f"{chapter.line}／{head.line}" if chapter is not None and head is not chapter else head.line
-        add(generic.section_key(block), title, _chapter_text(block.lines, kpi_rows, projects, measures))
+        add(generic.section_key(block), title, _chapter_text(block.lines, kpi_lines, projects, measures))
     kgi = _kgi_text(lines[body_at:policy_at])
     add("kgi", "KGI（重要目標達成指標）", kgi, "kgi")
     number = re.match(r"^(\d+)", lines[ms_at].strip()) if ms_at < len(lines) else None
     add(f"ch4-{number.group(1) if number else 'ms'}", "第4章 本市が取り組むDX／重点方針とマイルストーン",
-        _milestone_text(summary), "milestones")
+        _milestone_text(summary, measures), "milestones")
     for k, block in enumerate(generic.split_blocks(lines[ref_at:survey_at], _reference_head), 1):
         title = f"参考／{block.heading.line}" if block.heading else "参考"
         add(f"ref-{k}", title, generic.render_body(block.lines))
@@ -479,32 +452,21 @@ def _reference_head(line: str) -> generic.Heading | None:
     return None
 
 
-def _reference_start(lines: list[str], body_at: int, policy_at: int, ch5_at: int, survey_at: int) -> int:
-    """参考 pages have no heading; they open with a figure title already shown in 第2章."""
-    shown = {tx.compare_key(line) for line in lines[body_at:policy_at]
-             if 8 <= len(line.strip()) <= 60 and "。" not in line and "\t" not in line}
-    return next((i for i in range(ch5_at + 1, survey_at)
-                 if tx.compare_key(lines[i]) in shown and _chapter_head(lines[i]) is None), survey_at)
-
-
-def _chapter_text(lines: list[str], kpi_rows: list[tuple[str, str, str | None, str]],
-                  projects: list[tuple[str, str, list[str]]], measures: list[Measure]) -> str:
+def _chapter_text(lines: list[str], kpi_lines: list[str], projects: list[tuple[str, str, list[str]]],
+                  measures: list[Measure]) -> str:
     """Body text; the KPI and 重点事業 tables are written out row by row with their policy."""
     header = next((i for i, line in enumerate(lines) if line.startswith("重点方針\tKPI")), None)
-    if header is not None and kpi_rows:
-        rows = [f"{p}: {k}（現状値 {b or '—'} → 目標値 {t}）" for p, k, b, t in kpi_rows]
+    if header is not None and kpi_lines:
         rest = [line for line in lines[header + 1 :] if "\t" not in line]
-        return "\n".join(filter(None, [generic.render_body(lines[:header]), *rows, generic.render_body(rest)]))
+        return "\n".join(filter(None, [generic.render_body(lines[:header]), *kpi_lines, generic.render_body(rest)]))
     if projects and any(line.startswith("【重点事業】") for line in lines):
         intro = [line for line in lines if "。" in line]
-        rows, category = [], ""
-        for k, (cat, name, items) in enumerate(projects):
-            measure = _match_policy(name, measures, k)
+        rows, category, order = [], "", []
+        for cat, name, items in projects:
             if cat != category:
                 rows.append(f"【{cat}】")
                 category = cat
-            label = f"重点方針{measure.number} {measure.title}" if measure else name
-            rows.append(f"{label}: 重点事業 {'、'.join(items)}")
+            rows.append(f"{_policy_label(name, measures, order)[1]}: 重点事業 {'、'.join(items)}")
         return "\n".join(filter(None, [generic.render_body(intro), *rows]))
     return generic.render_body(lines)
 
@@ -520,30 +482,26 @@ def _kgi_text(lines: list[str]) -> str:
     return "\n".join(dict.fromkeys(kgi + about + now))
 
 
-def _milestone_text(summary: list[SummaryRow]) -> str:
+def _milestone_text(summary: list[SummaryRow], measures: list[Measure]) -> str:
     if not summary:
         return ""
     out = ["※年度は抽出した表の列位置による（結合セルは最初の年度列に入っている）。"]
+    order: list[str] = []
     for row in summary:
-        cells = " / ".join(f"{label} {value}" for label, value in zip(row.labels, row.values) if value)
-        out.append(f"{row.policy}｜{row.project}: {cells or '—'}")
+        _, policy = _policy_label(row.policy, measures, order)
+        cells = " / ".join(f"{label} {value}" for label, value in zip(row.labels, row.values, strict=False) if value)
+        out.append(f"{policy}｜{row.project}: {cells or '—'}")
     return "\n".join(out)
 
 
 def _survey_groups(lines: list[str]) -> list[tuple[str, str, str]]:
     """Survey items by number; a question repeated on several pages is one item."""
-    groups: list[tuple[str, str, list[str]]] = []
-    for block in generic.split_blocks(lines, _chapter_head):
-        head = block.heading
-        if head is None:
+    out = []
+    for block in generic.merge_repeats(generic.split_blocks(lines, _chapter_head)):
+        if block.heading is None:
             continue
-        if groups and groups[-1][0] == head.number and _same_question(groups[-1][1], head.title):
-            groups[-1][2].extend(block.lines)
-        else:
-            groups.append((head.number, head.title, list(block.lines)))
-    return [(n, f"{n}. {title}", generic.render_body(body)) for n, title, body in groups]
-
-
-def _same_question(a: str, b: str) -> bool:
-    a, b = tx.compare_key(a), tx.compare_key(b)
-    return a[:6] == b[:6] or a in b or b in a
+        text = generic.render_body(block.lines).split("\n")
+        while text and re.fullmatch(r"[（(][^）)]{1,10}[)）]", text[-1]):  # a label left without its text
+            text.pop()
+        out.append((block.heading.number, block.heading.line, "\n".join(text)))
+    return out

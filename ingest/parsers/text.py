@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
+from difflib import SequenceMatcher
 
 _TAG = re.compile(r"<[^>]+>")
 _BLOCK_TAG = re.compile(r"</?(p|li|ul|ol|br|div)\b[^>]*>", re.IGNORECASE)
@@ -114,7 +115,7 @@ def normalize_list_marker(line: str) -> str:
     if not _LIST_MARK.match(stripped):
         return stripped
     rest = _LIST_MARK.sub("", stripped).strip()
-    return rest if rest.startswith(("・", "①", "②", "③", "④", "⑤", "⑥", "⑦", "⑧", "⑨")) else f"・{rest}"
+    return rest if re.match(r"[・★☆▲●■◆▶▼※\u2460-\u2473]", rest) else f"・{rest}"
 
 
 def drop_md_emphasis(text: str) -> str:
@@ -135,7 +136,8 @@ def table_cells(line: str) -> list[str]:
 
 def looks_like_alt_text(line: str) -> bool:
     """An English figure description left by the PDF extractor (no Japanese, many words)."""
-    return not re.search(r"[\u3040-\u30ff\u4e00-\u9fff]", line) and len(line.split()) >= 8
+    japanese = len(re.findall(r"[\u3040-\u30ff\u4e00-\u9fff]", line))
+    return japanese <= len(line) // 10 and len(line.split()) >= 8
 
 
 def field_lines(line: str) -> list[str]:
@@ -146,3 +148,8 @@ def field_lines(line: str) -> list[str]:
         if part and not is_layout_debris(part) and not looks_like_alt_text(part):
             out.append(part)
     return out
+
+
+def similarity(a: str, b: str) -> float:
+    """0..1 likeness of two titles after :func:`compare_key` (difflib ratio)."""
+    return SequenceMatcher(None, compare_key(a), compare_key(b)).ratio()
