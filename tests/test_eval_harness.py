@@ -17,16 +17,51 @@ from assistant.types import Answer, Citation, InvalidQuestion, Retrieved
 from ingest.records import KPI, Action, Measure
 
 GOLDEN = [
-    {"id": "k1", "question": "公式アプリのダウンロード目標は？", "plan": "oita", "expected_measures": ["oita:3"],
-     "must_include": ["76,000件"], "answerable": True, "type": "kpi"},
-    {"id": "k2", "question": "教員のICT活用指導力のKPIは？", "plan": "oita", "expected_measures": ["oita:24"],
-     "must_include": ["96%"], "answerable": True, "type": "kpi"},
-    {"id": "u1", "question": "大分市の宇宙開発計画は？", "plan": "oita", "expected_measures": [],
-     "must_include": [], "answerable": False, "type": "unanswerable"},
-    {"id": "u2", "question": "延岡市の月面基地の予算は？", "plan": "nobeoka", "expected_measures": [],
-     "must_include": [], "answerable": False, "type": "unanswerable"},
-    {"id": "c1", "question": "両市の窓口改革を比べて", "plan": "both", "expected_measures": ["oita:1", "nobeoka:5"],
-     "must_include": [], "answerable": True, "type": "compare"},
+    {
+        "id": "k1",
+        "question": "公式アプリのダウンロード目標は？",
+        "plan": "oita",
+        "expected_measures": ["oita:3"],
+        "must_include": ["76,000件"],
+        "answerable": True,
+        "type": "kpi",
+    },
+    {
+        "id": "k2",
+        "question": "教員のICT活用指導力のKPIは？",
+        "plan": "oita",
+        "expected_measures": ["oita:24"],
+        "must_include": ["96%"],
+        "answerable": True,
+        "type": "kpi",
+    },
+    {
+        "id": "u1",
+        "question": "大分市の宇宙開発計画は？",
+        "plan": "oita",
+        "expected_measures": [],
+        "must_include": [],
+        "answerable": False,
+        "type": "unanswerable",
+    },
+    {
+        "id": "u2",
+        "question": "延岡市の月面基地の予算は？",
+        "plan": "nobeoka",
+        "expected_measures": [],
+        "must_include": [],
+        "answerable": False,
+        "type": "unanswerable",
+    },
+    {
+        "id": "c1",
+        "question": "両市の窓口改革を比べて",
+        "plan": "both",
+        "expected_measures": ["oita:1", "nobeoka:5"],
+        "must_include": [],
+        "answerable": True,
+        "type": "compare",
+    },
 ]
 
 
@@ -56,15 +91,25 @@ class FakeAssistant:
 
 
 def _fake() -> FakeAssistant:
-    return FakeAssistant({
-        GOLDEN[0]["question"]: Answer(GOLDEN[0]["question"], "ダウンロード件数は 76，000 件です。", [_cite("oita:3")],
-                                      retrieved=[Retrieved("oita", "3", 0.9)]),
-        GOLDEN[1]["question"]: Answer(GOLDEN[1]["question"], "目標は 93% です。", [_cite("oita:25")],
-                                      retrieved=[Retrieved("oita", "25", 0.8), Retrieved("oita", "24", 0.7)]),
-        GOLDEN[2]["question"]: Answer(GOLDEN[2]["question"], "計画にはその記載がありません。", [], refused=True),
-        GOLDEN[3]["question"]: Answer(GOLDEN[3]["question"], "延岡市 重点方針5 では…", [_cite("nobeoka:5")]),
-        GOLDEN[4]["question"]: InvalidQuestion("質問が長すぎます。"),
-    })
+    return FakeAssistant(
+        {
+            GOLDEN[0]["question"]: Answer(
+                GOLDEN[0]["question"],
+                "ダウンロード件数は 76，000 件です。",
+                [_cite("oita:3")],
+                retrieved=[Retrieved("oita", "3", 0.9)],
+            ),
+            GOLDEN[1]["question"]: Answer(
+                GOLDEN[1]["question"],
+                "目標は 93% です。",
+                [_cite("oita:25")],
+                retrieved=[Retrieved("oita", "25", 0.8), Retrieved("oita", "24", 0.7)],
+            ),
+            GOLDEN[2]["question"]: Answer(GOLDEN[2]["question"], "計画にはその記載がありません。", [], refused=True),
+            GOLDEN[3]["question"]: Answer(GOLDEN[3]["question"], "延岡市 重点方針5 では…", [_cite("nobeoka:5")]),
+            GOLDEN[4]["question"]: InvalidQuestion("質問が長すぎます。"),
+        }
+    )
 
 
 def test_run_eval_scores_and_reasons():
@@ -80,6 +125,7 @@ def test_run_eval_scores_and_reasons():
     assert rows["u1"]["passed"]
     assert rows["u2"]["reasons"] == ["not refused"]
     assert rows["c1"]["reasons"][:2] == ["error: 質問が長すぎます。", "refused"]
+    assert not rows["c1"]["exception"]
     assert "not cited: nobeoka:5" in rows["c1"]["reasons"]
     for key in ("id", "type", "question", "answer", "citations", "refused", "passed", "reasons"):
         assert key in rows["k1"]
@@ -98,6 +144,7 @@ def test_run_eval_survives_engine_error():
     result = harness.run_eval(fake, GOLDEN[:1])
     row = result["items"][0]
     assert not row["passed"] and row["reasons"][0] == "error: RuntimeError: boom"
+    assert row["exception"]
 
 
 def test_run_eval_progress_callback():
@@ -154,10 +201,20 @@ def test_report_renders_tables_and_escapes():
 
 
 def test_naive_maps_chunks_to_measures():
-    app = Measure("oita", 3, "公式アプリの機能拡充", overview="大分市公式アプリに子育てや防災の機能を追加し利便性を高めます。",
-                  kpis=[KPI("大分市公式アプリのダウンロード件数 【76,000件/累積】", 2026)])
-    bridge = Measure("oita", 16, "橋梁点検のDX", overview="ドローンとAIで橋梁の点検を効率化します。",
-                     actions=[Action("職員がタブレットで橋梁点検の記録を入力する")])
+    app = Measure(
+        "oita",
+        3,
+        "公式アプリの機能拡充",
+        overview="大分市公式アプリに子育てや防災の機能を追加し利便性を高めます。",
+        kpis=[KPI("大分市公式アプリのダウンロード件数 【76,000件/累積】", 2026)],
+    )
+    bridge = Measure(
+        "oita",
+        16,
+        "橋梁点検のDX",
+        overview="ドローンとAIで橋梁の点検を効率化します。",
+        actions=[Action("職員がタブレットで橋梁点検の記録を入力する")],
+    )
     grams = {"3": bigrams(measure_text(app)), "16": bigrams(measure_text(bridge))}
     assert "76,000件" in measure_text(app)
     assert map_chunk("公式アプリに子育てや防災の機能を追加し、ダウンロード件数 76,000件を目指す", grams) == "3"
@@ -199,7 +256,9 @@ def test_cli_json(golden_file, fake_builder, capsys, tmp_path):
 
 
 def test_cli_compare_json_and_summary(golden_file, fake_builder, capsys):
-    code = eval_cli.run_eval_command(_args(golden=[str(golden_file)], compare="ours,keyword", json=True), load_settings())
+    code = eval_cli.run_eval_command(
+        _args(golden=[str(golden_file)], compare="ours,keyword", json=True), load_settings()
+    )
     assert code == 0
     payload = json.loads(capsys.readouterr().out)
     assert set(payload["modes"]) == {"ours", "keyword"}

@@ -136,6 +136,8 @@ def test_kpi_browser_filter_and_export(tmp_path) -> None:
     assert browser.cities == ["大分市", "延岡市"] and browser.years == ["2025", "2026", "2030"]
     assert len(browser.filter("", "すべて", "すべて")) == 4
     assert [r[2] for r in browser.filter("橋梁", "大分市", "2026")] == ["No.12"]
+    browser.assistant.measures = lambda plan=None: []  # index rebuilt without KPIs
+    assert browser.reload("", "すべて", "すべて") == []
     path = browser.export("", "延岡市", "すべて")
     rows = list(csv.reader(open(path, encoding="utf-8-sig")))
     assert rows[0][0] == "市" and len(rows) == 2 and rows[1][0] == "延岡市"
@@ -181,7 +183,7 @@ def test_evaluator_with_harness(monkeypatch, tmp_path) -> None:
         for i, item in enumerate(items, 1):
             answer = assistant.ask(item["question"])
             out.append({"id": item["id"], "question": item["question"], "passed": item["id"] == "a",
-                        "answer": answer.text, "type": "kpi",
+                        "answer": answer.text, "type": "kpi", "reasons": [] if item["id"] == "a" else ["not cited: nobeoka:9"],
                         "citations": [{"plan": c.plan, "measure": c.measure} for c in answer.citations]})
             progress(i, len(items))
         metrics = {"pass_rate": 0.5, "latency_p50_ms": 12.0, "count": 2}
@@ -195,5 +197,6 @@ def test_evaluator_with_harness(monkeypatch, tmp_path) -> None:
     assert metrics["value"][0] == ["全体", "50.0%", "12", "2"]
     assert rows[0][0].startswith("✅") and rows[1][0].startswith("❌")
     assert rows[0][5] == "oita:3"
+    assert rows[0][6] == "" and rows[1][6] == "not cited: nobeoka:9"
     assert seen == [(1, 2), (2, 2)]
     assert "ありません" in Evaluator(FakeAssistant(), golden_dir=golden).run("../x.jsonl", None, True)[0]

@@ -75,8 +75,8 @@ def build_app(assistant: AssistantLike, settings: Settings) -> gr.Blocks:
         authorized = gr.State(auth is None)
         with gr.Tab("チャット", id="chat"):
             build_chat_tab(chat, ANSWER_GROUP)
-        with gr.Tab("KPI一覧", id="kpi"):
-            build_kpi_tab(kpis)
+        with gr.Tab("KPI一覧", id="kpi") as kpi_tab:
+            build_kpi_tab(kpis, kpi_tab)
         with gr.Tab("評価", id="eval"):
             eval_login = login_form(visible=auth is not None)
             with gr.Column(visible=auth is None) as eval_body:
@@ -128,6 +128,10 @@ def serve(settings: Settings | None = None, assistant: AssistantLike | None = No
         from assistant.service import build_assistant
 
         assistant = build_assistant(settings)
+    warm_up = getattr(assistant, "warm_up", None)
+    if callable(warm_up):  # load the model and index now, not on the first question
+        logger.info("モデルと索引を読み込んでいます…")
+        warm_up()
     app = build_app(assistant, settings)
     logger.info("UI を http://%s:%s で公開します", settings.host, settings.port)
     app.launch(**launch_options(settings))

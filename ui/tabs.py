@@ -45,7 +45,7 @@ METRIC_NAMES = {
     "latency_p95_ms": "応答時間p95(ms)",
     "count": "件数",
 }
-ITEM_HEADERS = ["結果", "ID", "種別", "質問", "回答", "根拠"]
+ITEM_HEADERS = ["結果", "ID", "種別", "質問", "回答", "根拠", "理由"]
 FEEDBACK_HEADERS = ["日時(UTC)", "評価", "質問", "回答", "コメント"]
 
 
@@ -86,14 +86,24 @@ class KpiBrowser:
     """All KPI rows of the plans, filtered on demand."""
 
     def __init__(self, assistant: AssistantLike) -> None:
+        self.assistant = assistant
         self.error = ""
-        try:
-            self.rows = kpi_rows(assistant.measures(), assistant.plans)
-        except Exception:
-            logger.exception("loading measures failed")
-            self.rows, self.error = [], "KPIの一覧を読み込めませんでした。"
+        self.rows: list[list[Any]] = []
+        self.refresh()
         self.cities = list(dict.fromkeys(str(r[0]) for r in self.rows))
         self.years = sorted({str(r[1]) for r in self.rows if r[1] != ""})
+
+    def refresh(self) -> None:
+        """Re-read the measures (the engine reloads its index after a rebuild)."""
+        try:
+            self.rows, self.error = kpi_rows(self.assistant.measures(), self.assistant.plans), ""
+        except Exception:
+            logger.exception("loading measures failed")
+            self.error = "KPIの一覧を読み込めませんでした。"
+
+    def reload(self, query: str | None, plan: str | None, year: str | None) -> list[list[str]]:
+        self.refresh()
+        return self.filter(query, plan, year)
 
     def filter(self, query: str | None, plan: str | None, year: str | None) -> list[list[str]]:
         return [[str(c) for c in row] for row in filter_kpi_rows(self.rows, query, plan, year)]
@@ -108,7 +118,7 @@ class KpiBrowser:
         return str(path)
 
 
-def build_kpi_tab(browser: KpiBrowser) -> None:
+def build_kpi_tab(browser: KpiBrowser, tab: gr.Tab) -> None:
     with gr.Row():
         query = gr.Textbox(label="キーワード", placeholder="例：アプリ 件数", scale=3, elem_id="kpi-query")
         plan = gr.Dropdown([ALL, *browser.cities], value=ALL, label="市", scale=1)
@@ -125,6 +135,7 @@ def build_kpi_tab(browser: KpiBrowser) -> None:
     for control in (query, plan, year):
         control.change(browser.filter, [query, plan, year], table, queue=False, api_visibility="private")
     export.click(browser.export, [query, plan, year], download, api_visibility="private")
+    tab.select(browser.reload, [query, plan, year], table, api_visibility="private", queue=False)
 
 
 # --------------------------------------------------------------------------- 評価
@@ -157,6 +168,12 @@ def _citation_text(c: Any) -> str:
     return str(c)
 
 
+def _reasons_text(reasons: Any) -> str:
+    if isinstance(reasons, (list, tuple)):
+        return "; ".join(str(r) for r in reasons)
+    return "" if reasons is None else str(reasons)
+
+
 def items_table(items: list[dict[str, Any]]) -> list[list[str]]:
     return [
         [
@@ -166,6 +183,7 @@ def items_table(items: list[dict[str, Any]]) -> list[list[str]]:
             str(it.get("question", "")),
             str(it.get("answer", "")),
             "、".join(_citation_text(c) for c in it.get("citations") or []),
+            _reasons_text(it.get("reasons")),
         ]
         for it in items
     ]
@@ -237,13 +255,16 @@ def build_eval_tab(evaluator: Evaluator, authorized: gr.State) -> None:
     run = gr.Button("評価を実行", variant="primary", elem_id="eval-run")
     status = gr.Markdown("")
     metrics = gr.Dataframe(headers=["区分"], label="指標", interactive=False, wrap=True)
-    items = gr.Dataframe(headers=ITEM_HEADERS, label="項目ごとの結果", interactive=False, wrap=True, max_height=600)
+    items = gr.Dataframe(
+        headers=ITEM_HEADERS, label="項目ごとの結果", interactive=False, wrap=True, max_height=600,
+        column_widths=["8%", "12%", "8%", "18%", "30%", "12%", "12%"],
+    )
 
     def handler(choice: str | None, upload: str | None, ok: bool, progress: gr.Progress = gr.Progress()):  # noqa: B008
         return evaluator.run(choice, upload, ok, progress)
 
     run.click(
-        handler, [choice, upload, authorized], [status, metrics, items],
+        handler, [choice, upload, authorized], [status, metrics, items], show_progress_on=[status],
         api_visibility="private", concurrency_limit=1, concurrency_id="evaluation",
     )
 

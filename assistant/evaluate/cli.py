@@ -75,7 +75,9 @@ def summary_text(results: Mapping[str, Mapping[str, Any]]) -> str:
     lines.append("")
     lines.append(f"合格 {passed} / {len(first['items'])} 問（{modes[0]}）")
     by_type = first["metrics"]["by_type"]
-    parts = [f"{name} {format_value('pass_rate', m.get('pass_rate'))}（{m.get('count')}）" for name, m in by_type.items()]
+    parts = [
+        f"{name} {format_value('pass_rate', m.get('pass_rate'))}（{m.get('count')}）" for name, m in by_type.items()
+    ]
     lines.append("種類別の合格率: " + "、".join(parts))
     return "\n".join(lines)
 

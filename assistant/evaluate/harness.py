@@ -77,7 +77,7 @@ def _answer_one(assistant, item: Mapping[str, Any]) -> dict[str, Any]:
         raise  # the environment is broken: every item would fail the same way
     except Exception as exc:  # noqa: BLE001 - one broken answer must not end a long run
         log.exception("評価中にエラー（%s）", item_id)
-        return answer_record(item_id, question, None, f"{type(exc).__name__}: {exc}")
+        return {**answer_record(item_id, question, None, f"{type(exc).__name__}: {exc}"), "exception": True}
     return answer_record(item_id, question, answer)
 
 
@@ -112,7 +112,7 @@ def run_eval(assistant, items: list[Mapping[str, Any]], progress: Progress | Non
 
     Returns ``{"metrics": {"overall", "by_type"}, "items": [row, ...]}``; a row has
     id, type, question, answer, citations, refused, passed, reasons and, for the
-    report, expected, cited, retrieved, latency_ms.
+    report, expected, cited, retrieved, latency_ms, exception (the engine raised).
     ``progress(done, total)`` is called after each item.
     """
     warm_up = getattr(assistant, "warm_up", None)
@@ -126,20 +126,23 @@ def run_eval(assistant, items: list[Mapping[str, Any]], progress: Progress | Non
     scored = score_run(items, outputs)
     rows = []
     for item, output, score in zip(items, outputs, scored["items"], strict=True):
-        rows.append({
-            "id": score["id"],
-            "type": score["type"],
-            "question": item.get("question", ""),
-            "answer": output.get("answer", ""),
-            "citations": output.get("citations", []),
-            "refused": bool(output.get("refused")),
-            "passed": bool(score["passed"]),
-            "reasons": item_reasons(score, output),
-            "expected": score["expected"],
-            "cited": score["cited"],
-            "retrieved": output.get("retrieved", []),
-            "latency_ms": output.get("latency_ms"),
-        })
+        rows.append(
+            {
+                "id": score["id"],
+                "type": score["type"],
+                "question": item.get("question", ""),
+                "answer": output.get("answer", ""),
+                "citations": output.get("citations", []),
+                "refused": bool(output.get("refused")),
+                "passed": bool(score["passed"]),
+                "reasons": item_reasons(score, output),
+                "expected": score["expected"],
+                "cited": score["cited"],
+                "retrieved": output.get("retrieved", []),
+                "latency_ms": output.get("latency_ms"),
+                "exception": bool(output.get("exception")),
+            }
+        )
     return {"metrics": _summary(scored), "items": rows}
 
 
@@ -166,7 +169,9 @@ def run_compare(
         assistant = build_mode(settings, mode, embeddings=embeddings, backend=backend)
         report: Progress | None = None
         if progress:
+
             def report(done: int, total: int, _mode: str = mode) -> None:
                 progress(_mode, done, total)
+
         results[mode] = run_eval(assistant, items, report)
     return results

@@ -138,8 +138,9 @@ class NaiveAssistant:
         started = time.perf_counter()
         docs = self.store.similarity_search_with_score(question, k=TOP_K)
         top = [(self._chunks[doc.id], score) for doc, score in docs if doc.id in self._chunks]
-        retrieved = [Retrieved(c.plan, c.measure, round(1 - float(score), 5), c.title, "chunk", c.text[:200])
-                     for c, score in top]
+        retrieved = [
+            Retrieved(c.plan, c.measure, round(1 - float(score), 5), c.title, "chunk", c.text[:200]) for c, score in top
+        ]
         text = top[0][0].text[:ANSWER_CHARS] if top else ""
         citations = []
         if top and top[0][0].measure is not None:

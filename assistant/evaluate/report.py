@@ -27,10 +27,23 @@ LABELS: dict[str, str] = {
     "latency_p95_ms": "応答時間 p95",
     "count": "件数",
 }
-TYPE_COLUMNS = ("count", "pass_rate", "citation_recall", "citation_precision", "must_include_accuracy",
-                "refusal_accuracy", "false_refusal_rate", "retrieval_recall_at_1", "retrieval_recall_at_5")
-MODE_LABELS = {"ours": "ours（本システム）", "dense": "dense（ベクトルのみ）", "keyword": "keyword（BM25のみ）",
-               "naive": "naive（LangChain 素朴構成）"}
+TYPE_COLUMNS = (
+    "count",
+    "pass_rate",
+    "citation_recall",
+    "citation_precision",
+    "must_include_accuracy",
+    "refusal_accuracy",
+    "false_refusal_rate",
+    "retrieval_recall_at_1",
+    "retrieval_recall_at_5",
+)
+MODE_LABELS = {
+    "ours": "ours（本システム）",
+    "dense": "dense（ベクトルのみ）",
+    "keyword": "keyword（BM25のみ）",
+    "naive": "naive（LangChain 素朴構成）",
+}
 ANSWER_CHARS = 200
 
 
@@ -70,8 +83,10 @@ def _type_table(by_type: Mapping[str, Mapping[str, Any]]) -> str:
 def compare_table(results: Mapping[str, Mapping[str, Any]]) -> str:
     """Metrics as rows, modes as columns."""
     modes = list(results)
-    rows = [[label, *(format_value(key, results[m]["metrics"]["overall"].get(key)) for m in modes)]
-            for key, label in LABELS.items()]
+    rows = [
+        [label, *(format_value(key, results[m]["metrics"]["overall"].get(key)) for m in modes)]
+        for key, label in LABELS.items()
+    ]
     return md_table(["指標", *(MODE_LABELS.get(m, m) for m in modes)], rows)
 
 
@@ -90,16 +105,28 @@ def _short(text: str, limit: int = ANSWER_CHARS) -> str:
 
 
 def failed_table(items: Iterable[Mapping[str, Any]]) -> str:
-    rows = [[i.get("id"), i.get("type"), i.get("question"), ("（拒否）" if i.get("refused") else "") + _short(i.get("answer")),
-             _citations(i.get("citations")), "; ".join(i.get("reasons") or [])]
-            for i in items if not i.get("passed")]
+    rows = [
+        [
+            i.get("id"),
+            i.get("type"),
+            i.get("question"),
+            ("（拒否）" if i.get("refused") else "") + _short(i.get("answer")),
+            _citations(i.get("citations")),
+            "; ".join(i.get("reasons") or []),
+        ]
+        for i in items
+        if not i.get("passed")
+    ]
     if not rows:
         return "不合格の項目はありません。"
     return md_table(["ID", "種類", "質問", "回答（抜粋）", "引用", "理由"], rows)
 
 
-def render_report(results: Mapping[str, Mapping[str, Any]] | Mapping[str, Any], title: str = "評価レポート",
-                  golden: Sequence[str] = ()) -> str:
+def render_report(
+    results: Mapping[str, Mapping[str, Any]] | Mapping[str, Any],
+    title: str = "評価レポート",
+    golden: Sequence[str] = (),
+) -> str:
     """Markdown for one run (``{"metrics", "items"}``) or several (``{mode: run}``).
 
     The overall, per-type and failed-items sections describe the first mode.
@@ -111,14 +138,26 @@ def render_report(results: Mapping[str, Mapping[str, Any]] | Mapping[str, Any], 
         raise ValueError("レポートにする評価結果がありません")
     first = results[modes[0]]
     metrics = first["metrics"]
-    out = [f"# {title}", "",
-           f"- 作成: {time.strftime('%Y-%m-%d %H:%M')}",
-           f"- 件数: {metrics['overall'].get('count')} 問",
-           f"- 構成: {', '.join(modes)}"]
+    out = [
+        f"# {title}",
+        "",
+        f"- 作成: {time.strftime('%Y-%m-%d %H:%M')}",
+        f"- 件数: {metrics['overall'].get('count')} 問",
+        f"- 構成: {', '.join(modes)}",
+    ]
     if golden:
         out.append(f"- ゴールデン: {', '.join(str(g) for g in golden)}")
-    out += ["", f"## 全体の指標（{modes[0]}）", "", _overall_table(metrics["overall"]), "",
-            f"## 質問の種類ごと（{modes[0]}）", "", _type_table(metrics["by_type"]), ""]
+    out += [
+        "",
+        f"## 全体の指標（{modes[0]}）",
+        "",
+        _overall_table(metrics["overall"]),
+        "",
+        f"## 質問の種類ごと（{modes[0]}）",
+        "",
+        _type_table(metrics["by_type"]),
+        "",
+    ]
     if len(modes) > 1:
         out += ["## 構成の比較", "", compare_table(results), ""]
     failed = [i for i in first["items"] if not i.get("passed")]

@@ -1,0 +1,94 @@
+"""Shared fixtures: network blocked, a deterministic fake embedder, real Chroma on tmp dirs."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import pytest
+from langchain_core.embeddings import DeterministicFakeEmbedding
+
+from assistant.settings import Settings, load_settings
+
+LOOPBACK = ("127.", "::1", "localhost")
+
+
+@pytest.fixture(autouse=True)
+def block_network(monkeypatch):
+    """Unit tests never leave the machine; loopback stays open for server tests."""
+    real_connect = socket.socket.connect
+
+    def guarded(self, address):
+        host = address[0] if isinstance(address, tuple) else str(address)
+        if isinstance(host, str) and not host.startswith(LOOPBACK) and self.family != socket.AF_UNIX:
+            raise RuntimeError(f"network access blocked in tests: {address}")
+        return real_connect(self, address)
+
+    monkeypatch.setattr(socket.socket, "connect", guarded)
+
+
+class FakeEmbeddings(DeterministicFakeEmbedding):
+    """Deterministic vectors from text hashes; carries the attributes the pipeline reads."""
+
+    signature: str = "fake-64"
+    encoded_total: int = 0
+    cache_path: Path | None = None
+
+    def embed_documents(self, texts):
+        self.encoded_total += len(texts)
+        return super().embed_documents(texts)
+
+    def warm_up(self) -> None:
+        return None
+
+
+@pytest.fixture
+def fake_embeddings() -> FakeEmbeddings:
+    return FakeEmbeddings(size=64)
+
+
+def make_settings(tmp: Path, **extra) -> Settings:
+    return Settings(index_dir=tmp / "index", cache_dir=tmp / "cache", feedback_db=tmp / "fb.sqlite3", **extra)
+
+
+@pytest.fixture
+def tmp_settings(tmp_path) -> Settings:
+    return make_settings(tmp_path)
+
+
+@pytest.fixture(scope="session")
+def fake_index(tmp_path_factory):
+    """Both plans ingested once into a real Chroma with fake embeddings."""
+    from ingest.pipeline import ingest
+
+    settings = make_settings(tmp_path_factory.mktemp("fake-index"))
+    embeddings = FakeEmbeddings(size=64)
+    ingest(settings, embeddings=embeddings, progress=False)
+    return settings, embeddings
+
+
+@pytest.fixture(scope="session")
+def fake_assistant(fake_index):
+    from assistant.service import Assistant
+
+    settings, embeddings = fake_index
+    return Assistant(settings, embeddings)
+
+
+@pytest.fixture(scope="session")
+def real_assistant():
+    """The real model and the real index (built by `planqa ingest`)."""
+    from assistant.service import build_assistant
+    from vectorstore.model_files import check_model
+    from vectorstore.store import IndexError_, current_generation
+
+    settings = load_settings()
+    try:
+        current_generation(settings.index_dir)
+    except IndexError_ as exc:
+        pytest.skip(f"索引がありません: {exc}")
+    if settings.embedding_model == "embeddinggemma-300m" and not check_model(settings.model_dir).ok:
+        pytest.skip("埋め込みモデルがありません（planqa models install）")
+    assistant = build_assistant(settings)
+    assistant.warm_up()
+    return assistant
