@@ -194,7 +194,7 @@ class Assistant:
         for pid, number in query.unknown_measures:
             info = snap.plans[pid].info
             nums = sorted(m.number for m in snap.plans[pid].measures)
-            lines.append(f"{info.measure_name(number)} は計画にありません（{info.city}は {info.measure_label}{nums[0]}〜{nums[-1]}）。")
+            lines.append(f"{info.measure_name(number)} は計画にありません（{info.city}は {info.measure_label}{nums[0]}〜{info.measure_label}{nums[-1]}）。")
         return "".join(lines)
 
     def _refuse(self, query: Query, message: str, ranked: list[MeasureHit]) -> Answer:

@@ -136,11 +136,11 @@ def test_kpi_browser_filter_and_export(tmp_path) -> None:
     assert browser.cities == ["大分市", "延岡市"] and browser.years == ["2025", "2026", "2030"]
     assert len(browser.filter("", "すべて", "すべて")) == 4
     assert [r[2] for r in browser.filter("橋梁", "大分市", "2026")] == ["No.12"]
-    browser.assistant.measures = lambda plan=None: []  # index rebuilt without KPIs
-    assert browser.reload("", "すべて", "すべて") == []
     path = browser.export("", "延岡市", "すべて")
     rows = list(csv.reader(open(path, encoding="utf-8-sig")))
     assert rows[0][0] == "市" and len(rows) == 2 and rows[1][0] == "延岡市"
+    browser.assistant.measures = lambda plan=None: []  # index rebuilt without KPIs
+    assert browser.reload("", "すべて", "すべて") == []
 
 
 def test_auth_helpers() -> None:

@@ -30,7 +30,7 @@ def _tokenizer():
     if tok is None:
         from sudachipy import Dictionary, SplitMode
 
-        tok = Dictionary(dict="core").create(SplitMode.A)
+        tok = Dictionary(dict="core").tokenizer(mode=SplitMode.A)
         _local.tokenizer = tok
     return tok
 
