@@ -43,6 +43,7 @@ def build_embeddings(settings: Settings, progress: bool = False) -> SentenceTran
         cache_path=settings.cache_dir / "embeddings.sqlite3",
         max_seq_length=settings.embedding_max_seq_length,
         batch_size=settings.embedding_batch_size,
+        dtype=settings.embedding_dtype,
         progress=progress,
     )
 

@@ -93,7 +93,7 @@ def test_browser_flow(served) -> None:
             page.get_by_label("ユーザー名").last.fill("admin")
             page.get_by_label("パスワード").last.fill("secret")
             page.get_by_role("button", name="ログイン").last.click()
-            expect(page.get_by_text("テストのコメント").first).to_be_visible(timeout=10_000)
+            expect(page.locator("#feedback-table")).to_contain_text("テストのコメント", timeout=10_000)
         finally:
             browser.close()
     assert settings.feedback_db.is_file()

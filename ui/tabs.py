@@ -292,7 +292,9 @@ class FeedbackView:
 
 def build_feedback_tab(view: FeedbackView, authorized: gr.State) -> gr.Dataframe:
     """Lay out the tab; returns the table that a successful login fills."""
-    table = gr.Dataframe(headers=FEEDBACK_HEADERS, label="最近のフィードバック", interactive=False, wrap=True)
+    table = gr.Dataframe(
+        headers=FEEDBACK_HEADERS, label="最近のフィードバック", interactive=False, wrap=True, elem_id="feedback-table"
+    )
     with gr.Row():
         refresh = gr.Button("再読み込み", size="sm")
         export = gr.Button("CSVで書き出す", size="sm")
