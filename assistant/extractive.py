@@ -49,26 +49,68 @@ class Composer:
         return Citation(m.plan, str(m.number), m.title, field, _quote(quote), label)
 
     # --- measure intents -------------------------------------------------
-    def kpi(self, m: Measure, years: list[int]) -> tuple[str, list[Citation], list[int]]:
-        """KPI text for the asked years; returns the years the plan lacks."""
+    def kpi(self, m: Measure, years: list[int], terms: list[str] | None = None) -> tuple[str, list[Citation], list[int]]:
+        """KPI text for the asked years, plus matching milestones; returns the years the plan lacks."""
         by_year: dict[int | None, list] = {}
         for k in m.kpis:
             by_year.setdefault(k.year, []).append(k)
         asked = [y for y in years if y in by_year] if years else list(by_year)
-        missing = [y for y in years if y not in by_year]
         lines, cites = [], []
         for year in asked:
             kpis = by_year[year]
             when = reiwa(year) if year else "計画期間"
-            if kpis and (kpis[0].baseline and kpis[0].target and m.plan != "oita"):
-                when = f"{kpis[0].year_label or when}"
+            if kpis and kpis[0].year_label and m.plan != "oita":
+                when = kpis[0].year_label
             items = "\n".join("・" + line.lstrip("・- ") for k in kpis for line in format_kpi(k).split("\n") if line.strip())
             lines.append(f"{when}のKPI:\n{items}")
             cites.append(self.cite(m, "kpi", " ".join(k.text for k in kpis)))
+        steps = self.milestones(m, years, terms or [], need=not asked)
+        if steps:
+            lines.append("取組の工程表では:\n" + "\n".join(steps))
+            cites.append(self.cite(m, "action", steps[0]))
+        missing = [y for y in years if y not in by_year] if not steps else []
         text = f"{self.name(m)}の" + ("\n".join(lines) if lines else "KPIは計画に記載がありません。")
         return text, cites, missing
 
-    def what(self, m: Measure) -> tuple[str, list[Citation]]:
+    def milestones(self, m: Measure, years: list[int], terms: list[str], need: bool) -> list[str]:
+        """Milestone cells (R8…R12) of the actions the question is about."""
+        keys = [f"R{y - 2018}" for y in years]
+        scored = []
+        for action in m.actions:
+            if not action.milestones:
+                continue
+            overlap = sum(t in action.title + action.text for t in terms)
+            cells = {k: v for k, v in action.milestones.items() if not keys or k in keys}
+            if cells and (overlap >= 2 or (need and overlap >= 1)):
+                scored.append((overlap, action, cells))
+        scored.sort(key=lambda x: -x[0])
+        return [f"・{a.title or _quote(a.text, 40)}: " + " / ".join(f"{k} {v}" for k, v in cells.items())
+                for _, a, cells in scored[:2]]
+
+    def related(self, hit: MeasureHit | None, terms: list[str], shown: str, limit: int = 2) -> list[tuple[str, str]]:
+        """Sentences of the retrieved chunks that share the most words with the question."""
+        if hit is None or not terms:
+            return []
+        scored = []
+        for h in hit.hits[:6]:
+            for sentence in re.split(r"(?<=。)|\n", h.chunk.text):
+                sentence = sentence.strip(" ・")
+                if len(sentence) < 8 or sentence in shown:
+                    continue
+                score = sum(len(t) for t in terms if t in sentence)
+                if score >= 2:
+                    scored.append((score, sentence, h.chunk.field))
+        scored.sort(key=lambda x: -x[0])
+        out, seen = [], set()
+        for _, sentence, field in scored:
+            if sentence not in seen:
+                seen.add(sentence)
+                out.append((sentence, field))
+            if len(out) == limit:
+                break
+        return out
+
+    def what(self, m: Measure, hit: MeasureHit | None = None, terms: list[str] | None = None) -> tuple[str, list[Citation]]:
         body = m.overview or m.goal_state
         field = "overview" if m.overview else "goal_state"
         summary = _sentences(body, 220)
@@ -80,6 +122,10 @@ class Composer:
             cites.append(self.cite(m, "action", actions[0].text))
         if m.key_projects:
             text += "\n重点事業: " + "、".join(m.key_projects)
+        extra = self.related(hit, terms or [], text)
+        if extra:
+            text += "\n関連する記載:\n" + "\n".join(f"・{s}" for s, _ in extra)
+            cites.append(self.cite(m, extra[0][1], extra[0][0]))
         return text, cites
 
     def department(self, m: Measure) -> tuple[str, list[Citation]]:
@@ -113,26 +159,32 @@ class Composer:
             cites += kpi_cites
         return text, cites
 
-    def for_intent(self, m: Measure, query: Query) -> tuple[str, list[Citation], list[int]]:
+    def for_intent(self, m: Measure, query: Query, hit: MeasureHit | None = None,
+                   terms: list[str] | None = None) -> tuple[str, list[Citation], list[int]]:
         intent = query.intent
         if intent == "compare" and len(query.intents) > 1:
             intent = query.intents[1]
         if intent == "kpi":
-            return self.kpi(m, query.years)
+            return self.kpi(m, query.years, terms)
         if intent == "final_goal":
             return (*self.final_goal(m), [])
         if intent in ("department", "period"):
             return (*self.department(m), [])
         if query.years and m.kpis and intent not in ("what",):
-            return self.kpi(m, query.years)
+            return self.kpi(m, query.years, terms)
         if query.measures and intent == "what" and not re.search(r"(何を|どう|取組|取り組み)", query.text):
             return (*self.overview_with_kpi(m), [])
-        return (*self.what(m), [])
+        return (*self.what(m, hit, terms), [])
 
     # --- sections --------------------------------------------------------
+    def glossary(self, term) -> tuple[str, list[Citation]]:
+        info = self.plans[term.plan].info
+        text = f"{info.city}の計画の用語解説では、{term.term}は「{term.explanation}」と説明されています。"
+        return text, [Citation(term.plan, None, term.term, "glossary", _quote(term.explanation), f"{info.city} 用語解説")]
+
     def section(self, hit: MeasureHit, terms: list[str]) -> tuple[str, list[Citation]]:
         """Quote the most relevant lines of a section or glossary chunk."""
-        chunk = hit.hits[0].chunk
+        chunk = max(hit.hits[:3], key=lambda h: sum(len(t) for t in terms if t in h.chunk.text)).chunk
         lines = [ln.strip() for ln in re.split(r"\n|(?<=。)", chunk.text) if ln.strip()]
         scored = sorted(lines, key=lambda ln: -sum(t in ln for t in terms))[:4]
         keep = [ln for ln in lines if ln in scored]

@@ -11,15 +11,21 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-# Kinds of facts the plans do not contain unless the retrieved text shows them.
-ABSENT_KINDS: list[tuple[str, re.Pattern[str], re.Pattern[str]]] = [
-    ("予算・費用", re.compile(r"(予算|費用|事業費|金額|いくら|何円|コスト|財源|補助金額)"), re.compile(r"\d[\d,]*\s*(千|万|億)?円")),
-    ("人名", re.compile(r"(名前|氏名|誰(です|なの|？|\?|$)|だれ|市長は|担当者は)"), re.compile(r"[氏様]|市長\s*[一-龥]{2,}")),
-    ("連絡先", re.compile(r"(電話番号|メールアドレス|連絡先|住所|URL|ホームページのアドレス)"), re.compile(r"(\d{2,4}-\d{2,4}-\d{3,4}|@|https?://)")),
+# Kinds of facts the plans do not state. ``shows`` is what the retrieved text
+# would contain if it did state one (None: the plans never do).
+ABSENT_KINDS: list[tuple[str, re.Pattern[str], re.Pattern[str] | None]] = [
+    ("予算・費用の額", re.compile(r"(予算|事業費|財源|(費用|金額|コスト|お金)(は|って|が)?(いくら|どのくらい|どれくらい|何円)|いくら|何円)"),
+     re.compile(r"\d[\d,]*\s*(千|万|億)?円")),
+    ("人名", re.compile(r"((市長|副市長|課長|部長|担当者|職員|委員)(の)?(名前|氏名|は誰|って誰|はだれ)|名前|氏名)"), None),
+    ("連絡先", re.compile(r"(電話番号|メールアドレス|連絡先|住所|URL|ホームページのアドレス)"),
+     re.compile(r"(\d{2,4}-\d{2,4}-\d{3,4}|@|https?://)")),
+    ("事業者名", re.compile(r"(ベンダー|委託先|業者|事業者名|会社名|どこの会社|メーカー)"), None),
+    ("おすすめの製品", re.compile(r"(おすすめ|オススメ|お勧め|機種|どれがいい|買うべき)"), None),
 ]
-_PLACE = re.compile(r"([一-龥ぁ-んァ-ヶ]{1,4}(?:市|町|村|区|県|都|府))")
-_GENERIC_PLACES = {"本市", "全市", "都市", "市町村", "都道府県", "各市", "同市", "当市", "市区町村", "県", "都", "府", "区",
-                   "両市", "他市", "二市", "2市", "他の市", "近隣市", "各市町村", "市区", "地区", "校区", "自治区"}
+_PLACE = re.compile(r"(?<![一-龥])([一-龥]{1,4}|[ァ-ヶー]{2,8})(市|町|村|県|都|府)(?![民長役議内外部域政場町村立税債営])")
+_GENERIC_PLACES = {"本市", "全市", "都市", "市町村", "都道府県", "各市", "同市", "当市", "市区町村", "両市", "他市", "二市",
+                   "近隣市", "各市町村", "市区", "他県", "各県", "全県", "本県", "同県", "当県", "県", "都", "府",
+                   "政令市", "中核市", "自治体"}
 
 
 @dataclass
@@ -30,7 +36,7 @@ class Verdict:
 
 def absent_kind(question: str, evidence: str) -> Verdict:
     for label, asks, shows in ABSENT_KINDS:
-        if asks.search(question) and not shows.search(evidence):
+        if asks.search(question) and (shows is None or not shows.search(evidence)):
             return Verdict(True, label)
     return Verdict(False)
 
@@ -38,10 +44,8 @@ def absent_kind(question: str, evidence: str) -> Verdict:
 def unknown_places(question: str, corpus: str) -> list[str]:
     places = []
     for m in _PLACE.finditer(question):
-        name = m.group(1)
-        # Trim leading particles/kana that the pattern swallowed (「と別府市」).
-        name = re.sub(r"^[ぁ-ん]+", "", name)
-        if len(name) >= 2 and name not in _GENERIC_PLACES and name not in corpus:
+        name = m.group(1) + m.group(2)
+        if name not in _GENERIC_PLACES and name not in corpus:
             places.append(name)
     return places
 

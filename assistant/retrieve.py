@@ -107,16 +107,20 @@ class Retriever:
 FIELD_BOOST = {"kpi": ("kpi",), "final_goal": ("final_goal",), "department": ("action",), "period": ("action",)}
 
 
+TAIL_WEIGHTS = (1.0, 0.25, 0.1)  # best chunk counts fully; a measure with many fields gains little more
+
+
 def group_by_measure(hits: list[Hit], query: Query) -> list[MeasureHit]:
-    """Measure score = best chunk + a little for each further matching chunk;
-    chunks in the field the question asks about (KPI, goal...) count more."""
+    """Measure score = best chunk + a little for its next two; chunks in the
+    field the question asks about (KPI, goal...) count more."""
     groups: dict[tuple, MeasureHit] = {}
     wanted = {f for intent in query.intents for f in FIELD_BOOST.get(intent, ())}
     for hit in hits:
         c = hit.chunk
         key = (c.plan, c.measure, c.title if c.measure is None else "")
         group = groups.setdefault(key, MeasureHit(c.plan, c.measure, c.title, 0.0))
-        weight = 1.0 if not group.hits else 0.3
+        n = len(group.hits)
+        weight = TAIL_WEIGHTS[n] if n < len(TAIL_WEIGHTS) else 0.0
         if c.field in wanted:
             weight *= 1.2
         group.score += hit.score * weight

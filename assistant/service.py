@@ -8,6 +8,7 @@ nothing at import.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from pathlib import Path
@@ -30,6 +31,7 @@ log = logging.getLogger("planqa")
 DENSE_FLOOR = 0.45  # calibrated on the golden set (planqa eval)
 KEYWORD_FLOOR = 12.0
 CLOSE_RATIO = 0.75  # a second plan's best measure joins the answer when this close
+SECTION_MARGIN = 0.85  # a measure this close to a top-ranked section answers instead
 
 REFUSAL_HEAD = "計画にはその記載がありません。"
 
@@ -132,18 +134,36 @@ class Assistant:
             ranked = front + [h for h in ranked if (h.plan, h.measure) not in routed]
         return ranked
 
+    def _section_kind(self, hit: MeasureHit) -> str:
+        chunk = hit.hits[0].chunk if hit.hits else None
+        plan = self.snapshot.plans.get(hit.plan)
+        if chunk is None or plan is None:
+            return ""
+        if chunk.field == "glossary":
+            return "glossary"
+        return next((s.kind for s in plan.sections if s.key == chunk.section), "")
+
     def _targets(self, query: Query, ranked: list[MeasureHit]) -> list[MeasureHit]:
         if query.measures:
             return ranked[: len(query.measures)]
-        if not ranked:
+        # A section answers survey and glossary questions, or any question where it
+        # clearly beats every measure; the milestone summary only repeats measures.
+        pool = [h for h in ranked if h.measure is not None or self._section_kind(h) != "milestones"]
+        if not pool:
             return []
-        want_sections = query.intent in ("survey", "glossary")
-        pool = [h for h in ranked if (h.measure is None) == want_sections] or ranked
+        if query.intent in ("survey", "glossary"):
+            pool = [h for h in pool if h.measure is None] or pool
         top = pool[0]
+        if top.measure is None and query.intent not in ("survey", "glossary"):
+            best_measure = next((h for h in pool if h.measure is not None), None)
+            if best_measure and best_measure.score >= SECTION_MARGIN * top.score:
+                top = best_measure
+        if top.measure is None:
+            return [top]
         targets = [top]
         multi_plan = len(query.plans) != 1 and (query.intent == "compare" or len(query.plans) > 1 or not query.plan_named)
-        if multi_plan and top.measure is not None:
-            other = next((h for h in ranked if h.plan != top.plan and h.measure is not None), None)
+        if multi_plan:
+            other = next((h for h in pool if h.plan != top.plan and h.measure is not None), None)
             needs_both = query.intent == "compare" or len(query.plans) > 1
             if other and (needs_both or other.score >= CLOSE_RATIO * top.score):
                 targets.append(other)
@@ -152,28 +172,47 @@ class Assistant:
     def _compose(self, query: Query, targets: list[MeasureHit], composer: Composer) -> Answer:
         parts: list[str] = []
         citations: list[Citation] = []
-        missing_years: list[int] = []
-        terms = [t[2:] for t in tokenize(query.text) if t.startswith("w:")]
+        terms = [t[2:] for t in tokenize(query.text) if t.startswith("w:") and len(t) > 3]
+        term = self._glossary_term(query) if query.intent == "glossary" else None
+        if term is not None:
+            text, cites = composer.glossary(term)
+            return Answer(query.raw, text, cites, intent=query.intent, notice=self._notice(query))
+        drafts = []
         for target in targets:
             if target.measure is None:
-                text, cites = composer.section(target, terms)
-                parts.append(text)
-                citations += cites
+                drafts.append((*composer.section(target, terms), []))
                 continue
             measure = self.measure(target.plan, int(target.measure))
-            if measure is None:
+            if measure is not None:
+                drafts.append(composer.for_intent(measure, query, target, terms) + (measure,))
+        # With several measures, keep those that have the asked year.
+        if len(drafts) > 1 and any(not d[2] for d in drafts):
+            drafts = [d for d in drafts if not d[2]]
+        for draft in drafts:
+            text, cites, missing = draft[:3]
+            if missing and len(draft) > 3 and not cites:
+                parts.append(self._missing_year_text(draft[3], missing, composer))
                 continue
-            text, cites, missing = composer.for_intent(measure, query)
-            if missing and not cites:
-                missing_years += missing
-                parts.append(self._missing_year_text(measure, missing, composer))
-                continue
+            if missing and len(draft) > 3:
+                text = self._missing_year_text(draft[3], missing, composer) + "\n" + text
             parts.append(text)
             citations += cites
         if not citations:
             return Answer(query.raw, "\n\n".join(parts) or REFUSAL_HEAD, [], refused=True, intent=query.intent)
         return Answer(query.raw, "\n\n".join(parts), _dedupe(citations), intent=query.intent,
                       notice=self._notice(query))
+
+    def _glossary_term(self, query: Query):
+        """The glossary entry the question names (longest match), if any."""
+        found = []
+        for pid, plan in self.snapshot.plans.items():
+            if query.plans and pid not in query.plans:
+                continue
+            for term in plan.glossary:
+                names = {term.term, re.split(r"[（(]", term.term)[0].strip()}
+                if any(len(n) >= 2 and n in query.text for n in names):
+                    found.append((max(len(n) for n in names if n in query.text), term))
+        return max(found, key=lambda x: x[0])[1] if found else None
 
     def _missing_year_text(self, m: Measure, years: list[int], composer: Composer) -> str:
         have = sorted({k.year for k in m.kpis if k.year})
