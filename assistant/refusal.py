@@ -16,10 +16,10 @@ from dataclasses import dataclass
 ABSENT_KINDS: list[tuple[str, re.Pattern[str], re.Pattern[str] | None]] = [
     ("予算・費用の額", re.compile(r"(予算|事業費|財源|(費用|金額|コスト|お金)(は|って|が)?(いくら|どのくらい|どれくらい|何円)|いくら|何円)"),
      re.compile(r"\d[\d,]*\s*(千|万|億)?円")),
-    ("人名", re.compile(r"((市長|副市長|課長|部長|担当者|職員|委員)(の)?(名前|氏名|は誰|って誰|はだれ)|名前|氏名)"), None),
+    ("人名", re.compile(r"((市長|副市長|課長|部長|担当者|責任者|委員長|代表者)(の)?(名前|氏名)|(市長|副市長|課長|部長|担当者|責任者)(は|って)(誰|だれ)|氏名)"), None),
     ("連絡先", re.compile(r"(電話番号|メールアドレス|連絡先|住所|URL|ホームページのアドレス)"),
      re.compile(r"(\d{2,4}-\d{2,4}-\d{3,4}|@|https?://)")),
-    ("事業者名", re.compile(r"(ベンダー|委託先|業者|事業者名|会社名|どこの会社|メーカー)"), None),
+    ("事業者名", re.compile(r"(ベンダー|委託先|委託業者|請負業者|業者名|事業者名|会社名|どこの会社|メーカー)"), None),
     ("おすすめの製品", re.compile(r"(おすすめ|オススメ|お勧め|機種|どれがいい|買うべき)"), None),
 ]
 _PLACE = re.compile(r"(?<![一-龥])([一-龥]{1,4}|[ァ-ヶー]{2,8})(市|町|村|県|都|府)(?![民長役議内外部域政場町村立税債営])")
@@ -52,3 +52,14 @@ def unknown_places(question: str, corpus: str) -> list[str]:
 
 def weak_evidence(max_dense: float, max_keyword: float, dense_floor: float, keyword_floor: float) -> bool:
     return max_dense < dense_floor and max_keyword < keyword_floor
+
+
+def no_overlap(question: str, evidence: str) -> bool:
+    """True when the question has content words and none of them occurs in the evidence."""
+    from vectorstore.keyword import content_words, normalized_forms
+
+    words = content_words(question)
+    if not words:
+        return False
+    forms = normalized_forms(evidence)
+    return not any(w in evidence or w in forms for w in words)

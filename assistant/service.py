@@ -17,7 +17,7 @@ from assistant.conversation import Conversation
 from assistant.extractive import Composer
 from assistant.guard import clean_question
 from assistant.query import Query, analyse
-from assistant.refusal import absent_kind, unknown_places, weak_evidence
+from assistant.refusal import absent_kind, no_overlap, unknown_places, weak_evidence
 from assistant.retrieve import MeasureHit, Retriever
 from assistant.settings import Settings
 from assistant.types import Answer, Citation, InvalidQuestion, Retrieved
@@ -97,6 +97,10 @@ class Assistant:
     def _answer(self, query: Query, conversation: Conversation | None) -> Answer:
         snap = self.snapshot
         composer = Composer(snap.plans)
+        if not query.measures:
+            query.measures = self._titles_in(query)
+            if query.measures and not query.plans:
+                query.plans = list(dict.fromkeys(p for p, _ in query.measures))
         if query.follow_up and not query.measures and conversation:
             query.measures = [(p, int(n)) for p, n in conversation.last_measures()]
             query.plans = query.plans or list(dict.fromkeys(p for p, _ in query.measures))
@@ -110,11 +114,14 @@ class Assistant:
             return self._refuse(query, msg, self._search(query))
         ranked = self._search(query)
         targets = self._targets(query, ranked)
-        evidence = "\n".join(h.chunk.text for t in targets[:2] for h in t.hits)
+        evidence = "\n".join(h.chunk.embed_text for t in targets[:2] for h in t.hits)
         kind = absent_kind(query.text, evidence)
         if kind.refuse:
             return self._refuse(query, f"{REFUSAL_HEAD}（{kind.reason}は計画に書かれていません）", ranked)
-        if not query.measures and weak_evidence(self._max_dense, self._max_keyword, DENSE_FLOOR, KEYWORD_FLOOR):
+        if not query.measures and (
+            weak_evidence(self._max_dense, self._max_keyword, DENSE_FLOOR, KEYWORD_FLOOR)
+            or no_overlap(query.text, evidence)
+        ):
             return self._refuse(query, REFUSAL_HEAD, ranked)
         answer = self._compose(query, targets, composer)
         answer.retrieved = self._retrieved(ranked)
@@ -123,10 +130,22 @@ class Assistant:
         return answer
 
     # --- steps -----------------------------------------------------------
+    def _titles_in(self, query: Query) -> list[tuple[str, int]]:
+        """A question that quotes a measure's title goes straight to it (longest title wins)."""
+        found = []
+        for pid, plan in self.snapshot.plans.items():
+            if query.plans and pid not in query.plans:
+                continue
+            for m in plan.measures:
+                title = re.sub(r"[（(].*?[）)]", "", m.title).strip()
+                if len(title) >= 6 and title in query.text:
+                    found.append((len(title), (pid, m.number)))
+        return [max(found)[1]] if found else []
+
     def _search(self, query: Query) -> list[MeasureHit]:
         result = Retriever(self.snapshot, self.embeddings, self.retrieval_mode).search(query)
         self._max_dense, self._max_keyword = result.max_dense, result.max_keyword
-        ranked = result.measures
+        ranked = boost_literal(result.measures, query.text)
         if query.measures:  # routed measures first
             routed = [(p, str(n)) for p, n in query.measures]
             front = [next((h for h in ranked if (h.plan, h.measure) == r), None) or MeasureHit(r[0], r[1], "", 1.0)
@@ -256,6 +275,24 @@ class Assistant:
             out.append(Retrieved(h.plan, h.measure, round(h.score, 5), h.title or self._title(h),
                                  best.field if best else "", best.text[:200] if best else "", best.id if best else ""))
         return out
+
+
+_QUOTED = re.compile(r"[「『\"]([^」』\"]{2,30})[」』\"]|([A-Za-z][A-Za-z0-9\-]{2,}|[ァ-ヶー]{4,}[ァ-ヶー]*)")
+LITERAL_BOOST = 1.5
+
+
+def boost_literal(ranked: list[MeasureHit], text: str) -> list[MeasureHit]:
+    """Quoted terms and distinctive katakana/latin words (「らくらく窓口」, のべおかCOIN) favour the
+    measures whose retrieved text contains them verbatim."""
+    terms = {a or b for a, b in _QUOTED.findall(text)}
+    terms = {t for t in terms if t.upper() not in ("DX", "KPI", "NO")}
+    if not terms:
+        return ranked
+    for hit in ranked:
+        body = "\n".join(h.chunk.text for h in hit.hits)
+        if any(t in body for t in terms):
+            hit.score *= LITERAL_BOOST
+    return sorted(ranked, key=lambda h: -h.score)
 
 
 def _dedupe(citations: list[Citation]) -> list[Citation]:

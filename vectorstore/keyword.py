@@ -5,14 +5,23 @@ text becomes Sudachi's normalized content words (mode A, so 橋梁点検 gives
 橋梁 and 点検) plus character bigrams of Japanese runs, for words the
 dictionary splits badly. Scores are computed with a sparse matrix, so a query
 costs one sparse product even at a hundred times the corpus.
+
+Ingest saves the built index in the generation (:data:`KEYWORD_FILE`), so
+loading an index does not re-tokenize every chunk (about 50 s at a hundred
+times the corpus on two cores); a file made with another tokenizer setup is
+ignored and the index is rebuilt from the chunks.
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
+import os
 import re
 import threading
+import zipfile
 from collections import Counter
+from pathlib import Path
 
 import numpy as np
 from scipy import sparse
@@ -20,6 +29,8 @@ from scipy import sparse
 _SKIP_POS = {"助詞", "助動詞", "補助記号", "空白", "記号"}
 _JA_RUN = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uff66-\uff9fー々〆]+")
 _local = threading.local()
+KEYWORD_FILE = "keyword.npz"
+TOKENIZER_VERSION = 1  # bump when tokenize() changes its output
 
 # Very common plan words that carry no meaning for ranking.
 STOPWORDS = {"する", "ある", "いる", "なる", "れる", "こと", "もの", "ため", "よう", "等", "及び", "また", "年度", "本市", "市"}
@@ -33,6 +44,18 @@ def _tokenizer():
         tok = Dictionary(dict="core").tokenizer(mode=SplitMode.A)
         _local.tokenizer = tok
     return tok
+
+
+def tokenizer_signature() -> str:
+    """What the saved terms depend on: this code's version, the dictionary, the stop words."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        dic = version("sudachidict-core")
+    except PackageNotFoundError:
+        dic = "unknown"
+    words = hashlib.sha1("\n".join(sorted(STOPWORDS | _SKIP_POS)).encode()).hexdigest()[:8]
+    return f"v{TOKENIZER_VERSION}|sudachidict-core {dic}|A|{words}"
 
 
 def tokenize(text: str) -> list[str]:
@@ -75,6 +98,41 @@ class BM25Index:
         self.matrix = sparse.csc_matrix((weights, (tf.row, tf.col)), shape=(n, len(self.vocab)))
         self.size = n
 
+    def save(self, path: Path) -> None:
+        """Write the index (matrix, idf, vocabulary, tokenizer signature) to an .npz file."""
+        m = self.matrix
+        vocab = "\0".join(self.vocab).encode("utf-8")
+        tmp = path.with_name(path.name + ".tmp")
+        with open(tmp, "wb") as fh:
+            np.savez(
+                fh, data=m.data, indices=m.indices, indptr=m.indptr, shape=np.array(m.shape, dtype=np.int64),
+                idf=self.idf, vocab=np.frombuffer(vocab, dtype=np.uint8),
+                signature=np.frombuffer(tokenizer_signature().encode("utf-8"), dtype=np.uint8),
+            )
+        os.replace(tmp, path)
+
+    @classmethod
+    def load(cls, path: Path, size: int) -> BM25Index | None:
+        """The saved index, or None when it is missing, damaged, for another
+        tokenizer setup, or not for ``size`` documents (then rebuild it)."""
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                if bytes(z["signature"]).decode("utf-8") != tokenizer_signature():
+                    return None
+                shape = tuple(int(x) for x in z["shape"])
+                matrix = sparse.csc_matrix((z["data"], z["indices"], z["indptr"]), shape=shape)
+                idf = z["idf"]
+                raw = bytes(z["vocab"]).decode("utf-8")
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):  # UnicodeDecodeError is a ValueError
+            return None
+        terms = raw.split("\0") if raw else []
+        if shape[0] != size or len(terms) != shape[1] or len(idf) != shape[1]:
+            return None
+        index = cls.__new__(cls)
+        index.vocab = {t: i for i, t in enumerate(terms)}
+        index.idf, index.matrix, index.size = idf, matrix, size
+        return index
+
     def scores(self, query_terms: list[str]) -> np.ndarray:
         cols = [self.vocab[t] for t in set(query_terms) if t in self.vocab]
         if not cols or self.size == 0:
@@ -98,3 +156,28 @@ class BM25Index:
 def idf_weight(index: BM25Index, term: str) -> float:
     col = index.vocab.get(term)
     return float(index.idf[col]) if col is not None else math.log(1 + index.size)
+
+
+_CONTENT_POS = {"名詞", "動詞", "形容詞", "形状詞"}
+GENERIC_WORDS = {
+    "計画", "施策", "取組", "取り組み", "目標", "教える", "何", "ある", "する", "いる", "なる", "知る", "今", "市", "こと", "もの",
+    "どう", "どこ", "いつ", "誰", "内容", "予定", "場合", "事", "方", "よう", "ため", "ん", "の", "やる", "思う", "言う", "できる",
+    "本当", "年度", "令和", "大分", "延岡", "大分市", "延岡市", "DX", "dx", "推進", "下さる", "くださる", "お", "ご", "聞く",
+}
+
+
+def content_words(text: str) -> list[str]:
+    """Normalized content words (nouns, verbs, adjectives) without numbers and generic plan words."""
+    words = []
+    for m in _tokenizer().tokenize(text[:2000]):
+        pos = m.part_of_speech()
+        if pos[0] not in _CONTENT_POS or pos[1] == "数詞":
+            continue
+        norm = m.normalized_form()
+        if len(norm) >= 2 and norm not in GENERIC_WORDS and norm.lower() not in GENERIC_WORDS and not norm.isdigit():
+            words.append(norm)
+    return list(dict.fromkeys(words))
+
+
+def normalized_forms(text: str) -> set[str]:
+    return {m.normalized_form() for m in _tokenizer().tokenize(text[:20000])}

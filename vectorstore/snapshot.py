@@ -4,6 +4,7 @@ a new snapshot when ``CURRENT`` changes."""
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -13,8 +14,16 @@ from langchain_core.embeddings import Embeddings
 
 from ingest.chunk import Chunk
 from ingest.records import ParsedPlan, plan_from_dict
-from vectorstore.keyword import BM25Index, tokenize
-from vectorstore.store import REBUILD_HINT, CorruptIndex, Generation, chroma_client, current_generation, vector_store
+from vectorstore.keyword import KEYWORD_FILE, BM25Index, tokenize
+from vectorstore.store import (
+    REBUILD_HINT,
+    ChromaUnavailable,
+    CorruptIndex,
+    Generation,
+    chroma_client,
+    current_generation,
+    vector_store,
+)
 
 
 @dataclass
@@ -44,16 +53,26 @@ def load_snapshot(index_dir: Path, embeddings: Embeddings, chroma_url: str | Non
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise CorruptIndex(f"索引のファイルを読めません（{gen.path}: {exc}）。{REBUILD_HINT}") from exc
     url = chroma_url or gen.meta.get("chroma_url") or None
+    client = None
     try:
         client = chroma_client(url, None if url else gen.path / "chroma")
         dense = vector_store(client, gen.collection, embeddings)
         count = dense._collection.count()
+    except ChromaUnavailable:
+        raise
     except Exception as exc:  # chromadb raises many kinds on a damaged store
+        if client is not None:
+            client.close()
         raise CorruptIndex(f"ベクトル索引を開けません（{gen.path}: {exc}）。{REBUILD_HINT}") from exc
     if count != len(chunks):
+        client.close()
         raise CorruptIndex(f"ベクトル索引の件数が合いません（{count} / {len(chunks)}）。{REBUILD_HINT}")
-    keyword = BM25Index([tokenize(c.embed_text) for c in chunks])
+    keyword = BM25Index.load(gen.path / KEYWORD_FILE, len(chunks)) or BM25Index([tokenize(c.embed_text) for c in chunks])
     snap = Snapshot(gen, chunks, plans, keyword, dense)
+    # Chroma keeps one System (SQLite handles, HNSW index in memory) per path
+    # until every client on it is closed: close ours once no reader holds this
+    # snapshot, or each re-ingest would leak the previous generation's.
+    weakref.finalize(snap, client.close)
     snap.by_id = {c.id: i for i, c in enumerate(chunks)}
     plan_ids = np.array([c.plan for c in chunks])
     snap.plan_mask = {pid: plan_ids == pid for pid in plans}

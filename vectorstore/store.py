@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +30,8 @@ from ingest.chunk import Chunk
 CURRENT = "CURRENT"
 META = "meta.json"
 KEEP_GENERATIONS = 2
+OWNER = ".owner.json"  # host and pid of the ingest writing the folder
+STALE_INCOMPLETE_S = 24 * 3600  # unfinished folders of unknown owners are removed after this
 REBUILD_HINT = "`planqa ingest` で索引を作り直してください。"
 
 
@@ -44,6 +47,10 @@ class CorruptIndex(IndexError_):
     pass
 
 
+class ChromaUnavailable(IndexError_):
+    """The Chroma server at ``chroma_url`` does not answer (rebuilding would not help)."""
+
+
 def chroma_client(chroma_url: str | None, path: Path | None):
     import chromadb
     from chromadb.config import Settings as ChromaSettings
@@ -51,9 +58,15 @@ def chroma_client(chroma_url: str | None, path: Path | None):
     settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
     if chroma_url:
         url = urlparse(chroma_url)
-        return chromadb.HttpClient(
-            host=url.hostname or "localhost", port=url.port or 8000, ssl=url.scheme == "https", settings=settings
-        )
+        try:
+            return chromadb.HttpClient(
+                host=url.hostname or "localhost", port=url.port or 8000, ssl=url.scheme == "https", settings=settings
+            )
+        except Exception as exc:  # chromadb raises ValueError when nothing answers
+            raise ChromaUnavailable(
+                f"Chroma サーバー（{chroma_url}）に接続できません（{exc}）。"
+                "サーバーが動いているか、PLANQA_CHROMA_URL を確認してください。"
+            ) from exc
     assert path is not None
     return chromadb.PersistentClient(path=str(path), settings=settings)
 
@@ -112,6 +125,7 @@ def new_generation_dir(index_dir: Path) -> Path:
     stamp = time.strftime("%Y%m%d-%H%M%S")
     path = index_dir / f"gen-{stamp}-{os.getpid()}-{time.monotonic_ns() % 100000}"
     path.mkdir()
+    (path / OWNER).write_text(json.dumps({"host": socket.gethostname(), "pid": os.getpid()}))
     return path
 
 
@@ -127,20 +141,26 @@ def write_generation(
     """Fill a generation folder; mark it complete only after everything is written."""
     collection = meta["collection"]
     client = chroma_client(chroma_url, None if chroma_url else path / "chroma")
-    store = vector_store(client, collection, embeddings)
-    existing = set(store.get(include=[])["ids"]) if chroma_url else set()
-    todo = [c for c in chunks if c.id not in existing]
-    batch = 64
-    for start in range(0, len(todo), batch):
-        part = todo[start : start + batch]
-        store.add_texts([c.embed_text for c in part], metadatas=[c.metadata() for c in part], ids=[c.id for c in part])
-        if progress:
-            progress(len(part))
-    count = store._collection.count()
+    try:
+        store = vector_store(client, collection, embeddings)
+        existing = set(store.get(include=[])["ids"]) if chroma_url else set()
+        todo = [c for c in chunks if c.id not in existing]
+        batch = 64
+        for start in range(0, len(todo), batch):
+            part = todo[start : start + batch]
+            store.add_texts([c.embed_text for c in part], metadatas=[c.metadata() for c in part], ids=[c.id for c in part])
+            if progress:
+                progress(len(part))
+        count = store._collection.count()
+    finally:
+        client.close()  # release the Chroma system (SQLite, HNSW) this process opened for the folder
     if count != len(chunks):
         raise CorruptIndex(f"ベクトル件数が一致しません（{count} 件 / 期待 {len(chunks)} 件）。{REBUILD_HINT}")
     _write_json(path / "chunks.json", [c.to_dict() for c in chunks])
     _write_json(path / "records.json", records)
+    from vectorstore.keyword import KEYWORD_FILE, BM25Index, tokenize
+
+    BM25Index([tokenize(c.embed_text) for c in chunks]).save(path / KEYWORD_FILE)  # readers load it, no re-tokenizing
     _write_json(path / META, {**meta, "chunks": len(chunks), "chroma_url": chroma_url or "", "complete": True})
     return Generation(path, json.loads((path / META).read_text(encoding="utf-8")))
 
@@ -154,11 +174,58 @@ def publish(index_dir: Path, generation: Generation) -> None:
 
 
 def prune(index_dir: Path, keep: set[str]) -> None:
-    """Keep the newest few generations (readers may still hold the previous one)."""
-    gens = sorted((p for p in index_dir.glob("gen-*") if p.is_dir()), key=lambda p: p.stat().st_mtime, reverse=True)
-    for old in gens[KEEP_GENERATIONS:]:
+    """Keep the newest few complete generations (readers may still hold the
+    previous one) and remove unfinished folders whose ingest is gone.
+
+    Unfinished folders never count towards :data:`KEEP_GENERATIONS`: a killed
+    ingest must not push the previous complete generation out. An unfinished
+    folder is kept while its ingest process is alive (same host), or, when the
+    owner cannot be checked, until it is :data:`STALE_INCOMPLETE_S` old.
+    """
+    try:
+        keep = keep | {(index_dir / CURRENT).read_text().strip()}
+    except OSError:
+        pass
+    gens = sorted((p for p in index_dir.glob("gen-*") if p.is_dir()), key=_mtime, reverse=True)
+    complete = [p for p in gens if _is_complete(p)]
+    for old in complete[KEEP_GENERATIONS:]:
         if old.name not in keep:
             shutil.rmtree(old, ignore_errors=True)
+    for old in gens:
+        if old not in complete and old.name not in keep and _abandoned(old):
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0
+
+
+def _is_complete(path: Path) -> bool:
+    try:
+        return bool(json.loads((path / META).read_text(encoding="utf-8")).get("complete"))
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def _abandoned(path: Path) -> bool:
+    try:
+        owner = json.loads((path / OWNER).read_text())
+        host, pid = owner["host"], int(owner["pid"])
+    except (OSError, ValueError, KeyError, TypeError):
+        host, pid = None, 0
+    if host == socket.gethostname() and pid > 0:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:
+            return False
+        return False
+    newest = max([_mtime(path), *(_mtime(p) for p in path.iterdir())], default=0.0)
+    return time.time() - newest > STALE_INCOMPLETE_S
 
 
 def _write_json(path: Path, data: Any) -> None:
