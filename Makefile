@@ -32,7 +32,7 @@ serve: install
 # Chromium for the end-to-end browser test (Debian package; skipped where apt is unavailable).
 browser:
 	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
-	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) || \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk fonts-noto-color-emoji >/dev/null) || \
 	  echo "chromium を入れられませんでした: ブラウザ E2E テストはスキップされます"; }
 
 test: ingest browser

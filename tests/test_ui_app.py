@@ -49,8 +49,10 @@ def test_build_app_with_auth(settings) -> None:
     assert isinstance(build_app(FakeAssistant(), settings), gr.Blocks)
 
 
-def test_launch_options_default_local(settings) -> None:
-    opts = launch_options(settings)
+def test_launch_options_default_local(monkeypatch, tmp_path) -> None:
+    for name in ("PLANQA_HOST", "PLANQA_PORT"):
+        monkeypatch.delenv(name, raising=False)
+    opts = launch_options(Settings(feedback_db=tmp_path / "fb.sqlite3"))
     assert opts["server_name"] == "127.0.0.1" and opts["server_port"] == 7860
     assert opts["show_error"] is False
 
@@ -82,8 +84,9 @@ def test_chat_streams_and_keeps_conversation(chat) -> None:
     assert len(steps) > 3  # placeholder, growing partial text, final
     partials = [s[1][-1]["content"] for s in steps[1:-1]]
     assert all(len(a) <= len(b) for a, b in zip(partials, partials[1:], strict=False))
+    assert steps[0][0] == ""  # the textbox is cleared once, then left alone while streaming
+    assert all(s[0] == {"__type__": "update"} for s in steps[1:])
     textbox, history, conversation, last, citations, card = steps[-1]
-    assert textbox == ""
     assert history[0] == {"role": "user", "content": "公式アプリの2026年度の目標は？"}
     assert "大分市 No.3" in history[-1]["content"]
     assert isinstance(conversation, Conversation) and len(conversation.turns) == 1

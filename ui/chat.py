@@ -110,20 +110,21 @@ class ChatController:
             answer = self.assistant.ask(text, plan=resolve_plan(self.assistant.plans, plan), conversation=conversation)
         except InvalidQuestion as exc:
             history[-1] = {"role": "assistant", "content": f"⚠️ {esc(exc)}"}
-            yield "", history, conversation, last, self._citations_update(last), gr.update()
+            yield gr.update(), history, conversation, last, self._citations_update(last), gr.update()
             return
         except Exception:  # never show a traceback in the chat
             logger.exception("answering failed")
             history[-1] = {"role": "assistant", "content": f"⚠️ {INTERNAL_ERROR}"}
-            yield "", history, conversation, last, self._citations_update(last), gr.update()
+            yield gr.update(), history, conversation, last, self._citations_update(last), gr.update()
             return
+        keep = gr.update()  # leave the textbox alone: the user may already type the next question
         for partial in _chunks(answer.text):
             history[-1] = {"role": "assistant", "content": esc(partial) + " ▌"}
-            yield "", history, conversation, last, gr.update(), gr.update()
+            yield keep, history, conversation, last, keep, keep
             if self.stream_delay:
                 time.sleep(self.stream_delay)
         history[-1] = {"role": "assistant", "content": answer_to_markdown(answer, self.assistant.plans)}
-        yield "", history, conversation, answer, self._citations_update(answer), CARD_HINT
+        yield keep, history, conversation, answer, self._citations_update(answer), CARD_HINT
 
     def show_source(self, choice: str | None, last: Answer | None) -> str:
         """Source card HTML for the selected citation of the latest answer."""
@@ -204,8 +205,8 @@ def build_chat_tab(controller: ChatController, concurrency_id: str) -> None:
         api_visibility="private",
         concurrency_id=concurrency_id,
     )
-    send.click(**answer_io)
-    question.submit(**answer_io)
+    # one event for both triggers: trigger_mode="once" ignores a second send while an answer streams
+    gr.on([send.click, question.submit], trigger_mode="once", **answer_io)
     for button, text in zip(example_buttons, EXAMPLES, strict=True):
         button.click(lambda t=text: t, None, question, queue=False, api_visibility="private").then(**answer_io)
     citations.change(controller.show_source, [citations, last], card, api_visibility="private", queue=False)

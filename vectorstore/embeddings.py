@@ -92,8 +92,9 @@ class SentenceTransformerEmbeddings(Embeddings):
         self.max_seq_length = max_seq_length
         self.batch_size = batch_size
         self.dtype = ("bfloat16" if cpu_supports_bf16() else "float32") if dtype == "auto" else dtype
+        self.query_dtype = "float32" if dtype == "auto" else dtype
         self.progress = progress
-        self._model = None
+        self._models: dict[str, object] = {}
         self._cache: EmbeddingCache | None = None
         self._load_lock = threading.Lock()
         self.encoded_total = 0  # documents that needed the model (cache misses)
@@ -102,21 +103,23 @@ class SentenceTransformerEmbeddings(Embeddings):
     def signature(self) -> str:
         return f"{self.model_name}|{self.dtype}|{self.max_seq_length}"
 
-    def _load(self):
+    def _load(self, dtype: str):
+        """One model per dtype: bfloat16 halves batch document time on CPUs that
+        support it, while single short queries run faster in float32."""
         with self._load_lock:
-            if self._model is None:
+            if dtype not in self._models:
                 import torch
                 from sentence_transformers import SentenceTransformer
 
                 path = resolve_model_path(self.model_name, self.model_dir)
-                kwargs = {"torch_dtype": torch.bfloat16} if self.dtype == "bfloat16" else {}
+                kwargs = {"torch_dtype": torch.bfloat16} if dtype == "bfloat16" else {}
                 model = SentenceTransformer(path, device="cpu", model_kwargs=kwargs)
                 model.max_seq_length = self.max_seq_length
-                self._model = model
-        return self._model
+                self._models[dtype] = model
+        return self._models[dtype]
 
     def _encode(self, texts: list[str], query: bool) -> np.ndarray:
-        model = self._load()
+        model = self._load(self.query_dtype if query else self.dtype)
         has_prompts = "query" in getattr(model, "prompts", {})
         if query and has_prompts:
             vecs = model.encode_query(texts, batch_size=self.batch_size, normalize_embeddings=True)
@@ -154,4 +157,4 @@ class SentenceTransformerEmbeddings(Embeddings):
         return self._encode([text], query=True)[0].tolist()
 
     def warm_up(self) -> None:
-        self._load()
+        self._load(self.query_dtype)
