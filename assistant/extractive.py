@@ -12,7 +12,7 @@ import re
 from assistant.query import Query
 from assistant.retrieve import MeasureHit
 from assistant.types import Citation
-from ingest.chunk import FIELD_LABELS, format_action, format_kpi
+from ingest.chunk import FIELD_LABELS, Chunk, format_action, format_kpi
 from ingest.records import Measure, ParsedPlan
 
 QUOTE_CHARS = 120
@@ -38,8 +38,9 @@ def reiwa(year: int) -> str:
 
 
 class Composer:
-    def __init__(self, plans: dict[str, ParsedPlan]):
+    def __init__(self, plans: dict[str, ParsedPlan], chunks: dict[tuple[str, str], list[Chunk]] | None = None):
         self.plans = plans
+        self.chunks = chunks or {}  # (plan, measure) → that measure's chunks
 
     def name(self, m: Measure) -> str:
         return f"{self.plans[m.plan].info.measure_name(m.number)}「{m.title}」"
@@ -87,19 +88,20 @@ class Composer:
         return [f"・{a.title or _quote(a.text, 40)}: " + " / ".join(f"{k} {v}" for k, v in cells.items())
                 for _, a, cells in scored[:2]]
 
-    def related(self, hit: MeasureHit | None, terms: list[str], shown: str, limit: int = 2) -> list[tuple[str, str]]:
-        """Sentences of the retrieved chunks that share the most words with the question."""
-        if hit is None or not terms:
+    def related(self, m: Measure, terms: list[str], shown: str, question: str = "", limit: int = 2) -> list[tuple[str, str]]:
+        """Sentences of the measure's chunks that share the most words with the question."""
+        if not terms:
             return []
+        hints = question_hints(question)
         scored = []
-        for h in hit.hits[:6]:
-            for sentence in re.split(r"(?<=。)|\n", h.chunk.text):
+        for chunk in self.chunks.get((m.plan, str(m.number)), []):
+            for sentence in re.split(r"(?<=。)|\n", chunk.text):
                 sentence = sentence.strip(" ・")
                 if len(sentence) < 8 or sentence in shown:
                     continue
-                score = sum(len(t) for t in terms if t in sentence)
+                score = sentence_score(sentence, terms, hints)
                 if score >= 2:
-                    scored.append((score, sentence, h.chunk.field))
+                    scored.append((score, sentence, chunk.field))
         scored.sort(key=lambda x: -x[0])
         out, seen = [], set()
         for _, sentence, field in scored:
@@ -110,7 +112,7 @@ class Composer:
                 break
         return out
 
-    def what(self, m: Measure, hit: MeasureHit | None = None, terms: list[str] | None = None) -> tuple[str, list[Citation]]:
+    def what(self, m: Measure, terms: list[str] | None = None, question: str = "") -> tuple[str, list[Citation]]:
         body = m.overview or m.goal_state
         field = "overview" if m.overview else "goal_state"
         summary = _sentences(body, 220)
@@ -122,7 +124,7 @@ class Composer:
             cites.append(self.cite(m, "action", actions[0].text))
         if m.key_projects:
             text += "\n重点事業: " + "、".join(m.key_projects)
-        extra = self.related(hit, terms or [], text)
+        extra = self.related(m, terms or [], text, question)
         if extra:
             text += "\n関連する記載:\n" + "\n".join(f"・{s}" for s, _ in extra)
             cites.append(self.cite(m, extra[0][1], extra[0][0]))
@@ -136,14 +138,10 @@ class Composer:
         text = f"{self.name(m)}の取組と担当・期間は次のとおりです。\n" + "\n".join(lines)
         return text, [self.cite(m, "action", format_action(actions[0]))]
 
-    def final_goal(self, m: Measure) -> tuple[str, list[Citation]]:
+    def final_goal(self, m: Measure, terms: list[str] | None = None, question: str = "") -> tuple[str, list[Citation]]:
         goal = m.final_goal
         if goal is None:
-            if m.goal_state:
-                return f"{self.name(m)}の目指すべき姿: {_sentences(m.goal_state, 200)}", [
-                    self.cite(m, "goal_state", m.goal_state)
-                ]
-            return self.what(m)
+            return self.what(m, terms, question)
         when = goal.target_year_text or (reiwa(goal.target_year) if goal.target_year else "")
         text = f"{self.name(m)}の最終的な目標"
         text += f"（達成見込み年度: {when}）" if when and when != "—" else ""
@@ -167,14 +165,14 @@ class Composer:
         if intent == "kpi":
             return self.kpi(m, query.years, terms)
         if intent == "final_goal":
-            return (*self.final_goal(m), [])
+            return (*self.final_goal(m, terms, query.text), [])
         if intent in ("department", "period"):
             return (*self.department(m), [])
         if query.years and m.kpis and intent not in ("what",):
             return self.kpi(m, query.years, terms)
         if query.measures and intent == "what" and not re.search(r"(何を|どう|取組|取り組み)", query.text):
             return (*self.overview_with_kpi(m), [])
-        return (*self.what(m, hit, terms), [])
+        return (*self.what(m, terms, query.text), [])
 
     # --- sections --------------------------------------------------------
     def glossary(self, term) -> tuple[str, list[Citation]]:
@@ -182,11 +180,13 @@ class Composer:
         text = f"{info.city}の計画の用語解説では、{term.term}は「{term.explanation}」と説明されています。"
         return text, [Citation(term.plan, None, term.term, "glossary", _quote(term.explanation), f"{info.city} 用語解説")]
 
-    def section(self, hit: MeasureHit, terms: list[str]) -> tuple[str, list[Citation]]:
-        """Quote the most relevant lines of a section or glossary chunk."""
-        chunk = max(hit.hits[:3], key=lambda h: sum(len(t) for t in terms if t in h.chunk.text)).chunk
+    def section(self, candidates: list[Chunk], terms: list[str], question: str = "") -> tuple[str, list[Citation]]:
+        """Quote the most relevant lines of the best section chunk (candidates best first)."""
+        hints = question_hints(question)
+        ranked = {c.id: i for i, c in enumerate(candidates)}
+        chunk = max(candidates, key=lambda c: (sentence_score(c.embed_text, terms, hints) - 0.5 * min(ranked[c.id], 6), -ranked[c.id]))
         lines = [ln.strip() for ln in re.split(r"\n|(?<=。)", chunk.text) if ln.strip()]
-        scored = sorted(lines, key=lambda ln: -sum(t in ln for t in terms))[:4]
+        scored = sorted(lines, key=lambda ln: -sentence_score(ln, terms, hints))[:4]
         keep = [ln for ln in lines if ln in scored]
         body = "\n".join(keep) or chunk.text
         info = self.plans[chunk.plan].info
@@ -194,6 +194,23 @@ class Composer:
         text = f"{info.city}の計画（{where}）には次のように書かれています。\n{body}"
         cite = Citation(chunk.plan, None, chunk.title, chunk.field, _quote(body), f"{info.city} {where}")
         return text, [cite]
+
+
+# What kind of sentence answers a kind of question (when → dates, who → departments...).
+QUESTION_HINTS: list[tuple[re.Pattern[str], re.Pattern[str]]] = [
+    (re.compile(r"(いつ|何年|何月|時期|期間|期限)"), re.compile(r"(\d+年|\d+月|\d+日|年度|期間)")),
+    (re.compile(r"(どこの課|何課|担当|部署|どこが|事務局|所管)"), re.compile(r"[一-龥ァ-ヶ]+(課|部|室|局|センター)")),
+    (re.compile(r"(何%|何％|率|割合|何割)"), re.compile(r"(\d+(\.\d+)?\s*[%％]|\d割)")),
+    (re.compile(r"(何件|何人|何名|何回|いくつ|数は|どのくらい|どれくらい|どれだけ)"), re.compile(r"\d")),
+]
+
+
+def question_hints(question: str) -> list[re.Pattern[str]]:
+    return [answer for asks, answer in QUESTION_HINTS if asks.search(question)]
+
+
+def sentence_score(sentence: str, terms: list[str], hints: list[re.Pattern[str]]) -> int:
+    return sum(len(t) for t in terms if t in sentence) + sum(3 for h in hints if h.search(sentence))
 
 
 def _action_line(action) -> str:

@@ -60,6 +60,10 @@ class Assistant:
                 self._snapshot = load_snapshot(self.settings.index_dir, self.embeddings, self.settings.chroma_url)
                 self._pointer_mtime = stamp
                 self._corpus = "\n".join(c.text for c in self._snapshot.chunks)
+                self._measure_chunks: dict[tuple[str, str], list] = {}
+                for chunk in self._snapshot.chunks:
+                    if chunk.measure:
+                        self._measure_chunks.setdefault((chunk.plan, chunk.measure), []).append(chunk)
             return self._snapshot
 
     @property
@@ -96,7 +100,7 @@ class Assistant:
 
     def _answer(self, query: Query, conversation: Conversation | None) -> Answer:
         snap = self.snapshot
-        composer = Composer(snap.plans)
+        composer = Composer(snap.plans, self._measure_chunks)
         if not query.measures:
             query.measures = self._titles_in(query)
             if query.measures and not query.plans:
@@ -123,7 +127,7 @@ class Assistant:
             or no_overlap(query.text, evidence)
         ):
             return self._refuse(query, REFUSAL_HEAD, ranked)
-        answer = self._compose(query, targets, composer)
+        answer = self._compose(query, targets, composer, ranked)
         answer.retrieved = self._retrieved(ranked)
         if self.backend is not None and not answer.refused:
             answer = self.backend.rewrite(query, answer, targets, snap)
@@ -188,7 +192,21 @@ class Assistant:
                 targets.append(other)
         return targets
 
-    def _compose(self, query: Query, targets: list[MeasureHit], composer: Composer) -> Answer:
+    def _section_chunks(self, target: MeasureHit, ranked: list[MeasureHit]) -> list:
+        """Candidate chunks for a section answer: the retrieved ones first, then every
+        other chunk of the same kind of section in that plan (surveys are small)."""
+        kind = self._section_kind(target)
+        first = [hit.chunk for g in [target] + [h for h in ranked if h.measure is None and h is not target
+                                                 and self._section_kind(h) == kind][:3] for hit in g.hits]
+        plan = self.snapshot.plans[target.plan]
+        keys = {sec.key for sec in plan.sections if sec.kind == kind} if kind else set()
+        rest = [c for c in self.snapshot.chunks if c.plan == target.plan and c.measure is None
+                and c.section in keys and c not in first]
+        return first + rest
+
+    def _compose(self, query: Query, targets: list[MeasureHit], composer: Composer,
+                 ranked_all: list[MeasureHit] | None = None) -> Answer:
+        ranked_all = ranked_all or targets
         parts: list[str] = []
         citations: list[Citation] = []
         terms = [t[2:] for t in tokenize(query.text) if t.startswith("w:") and len(t) > 3]
@@ -199,7 +217,7 @@ class Assistant:
         drafts = []
         for target in targets:
             if target.measure is None:
-                drafts.append((*composer.section(target, terms), []))
+                drafts.append((*composer.section(self._section_chunks(target, ranked_all), terms, query.text), []))
                 continue
             measure = self.measure(target.plan, int(target.measure))
             if measure is not None:

@@ -7,7 +7,6 @@ Writes ``test-artifacts/eval-metrics.json`` and ``test-artifacts/eval-gate-repor
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
@@ -15,35 +14,31 @@ from assistant.evaluate.cli import default_golden_files
 from assistant.evaluate.harness import run_eval
 from assistant.evaluate.report import render_report
 from assistant.evaluate.score import load_golden
-from assistant.settings import PROJECT_ROOT, load_settings
+from assistant.settings import PROJECT_ROOT
 
 pytestmark = pytest.mark.model
 
 ARTIFACTS = PROJECT_ROOT / "test-artifacts"
 
-# Floors set a little below the values measured when the gate was written.
+# Floors ~0.03 below the values measured when the gate was written (2026-11-22, extractive
+# backend, hybrid retrieval, 179 items: pass 0.877, citation recall 0.910 / precision 0.868,
+# facts 0.871, refusal 0.900, false refusal 0.000, recall@1 0.910, recall@5 0.993).
 # Raise as quality rises; never lower to pass.
-MIN_PASS_RATE = 0.0
-MIN_CITATION_RECALL = 0.0
-MIN_CITATION_PRECISION = 0.0
-MIN_MUST_INCLUDE_ACCURACY = 0.0
-MIN_REFUSAL_ACCURACY = 0.0
-MAX_FALSE_REFUSAL_RATE = 1.0
-MIN_RECALL_AT_5 = 0.0
+MIN_PASS_RATE = 0.85
+MIN_CITATION_RECALL = 0.88
+MIN_CITATION_PRECISION = 0.84
+MIN_MUST_INCLUDE_ACCURACY = 0.84
+MIN_REFUSAL_ACCURACY = 0.87
+MAX_FALSE_REFUSAL_RATE = 0.03
+MIN_RECALL_AT_1 = 0.88
+MIN_RECALL_AT_5 = 0.96
 
 
 @pytest.fixture(scope="module")
-def result() -> dict:
-    from assistant.service import build_assistant
-    from vectorstore.store import IndexError_, current_generation
-
-    settings = load_settings()
-    try:
-        current_generation(Path(settings.index_dir))
-    except IndexError_ as exc:
-        pytest.skip(f"索引がないため評価ゲートを飛ばします（`planqa ingest` で作成）: {exc}")
+def result(real_assistant) -> dict:
+    """One run of the full golden set; ``real_assistant`` (conftest) skips without an index or model."""
     items = load_golden(default_golden_files())
-    result = run_eval(build_assistant(settings), items)
+    result = run_eval(real_assistant, items)
     ARTIFACTS.mkdir(exist_ok=True)
     (ARTIFACTS / "eval-metrics.json").write_text(
         json.dumps(result["metrics"], ensure_ascii=False, indent=2), encoding="utf-8"
@@ -61,6 +56,7 @@ def result() -> dict:
         ("citation_precision", MIN_CITATION_PRECISION),
         ("must_include_accuracy", MIN_MUST_INCLUDE_ACCURACY),
         ("refusal_accuracy", MIN_REFUSAL_ACCURACY),
+        ("retrieval_recall_at_1", MIN_RECALL_AT_1),
         ("retrieval_recall_at_5", MIN_RECALL_AT_5),
     ],
 )
