@@ -34,6 +34,7 @@ CLOSE_RATIO = 0.75  # a second plan's best measure joins the answer when this cl
 SECTION_MARGIN = 0.85  # a measure this close to a top-ranked section answers instead
 
 REFUSAL_HEAD = "計画にはその記載がありません。"
+PLAN_PERIOD = re.compile(r"(計画期間|計画の期間|(計画|プラン)[^。？?]{0,20}(いつから|いつまで|何年度まで|期間))")
 
 
 class Assistant:
@@ -117,6 +118,8 @@ class Assistant:
             msg = f"{'、'.join(places)}についての記載は、この計画（{'・'.join(i.city for i in self.plans.values())}）にはありません。"
             return self._refuse(query, msg, self._search(query))
         ranked = self._search(query)
+        if not query.measures and PLAN_PERIOD.search(query.text):
+            return self._plan_period(query, ranked)
         targets = self._targets(query, ranked)
         evidence = "\n".join(h.chunk.embed_text for t in targets[:2] for h in t.hits)
         kind = absent_kind(query.text, evidence)
@@ -156,6 +159,15 @@ class Assistant:
                      for r in routed]
             ranked = front + [h for h in ranked if (h.plan, h.measure) not in routed]
         return ranked
+
+    def _plan_period(self, query: Query, ranked: list[MeasureHit]) -> Answer:
+        """Questions about a whole plan's period are answered from the plan list (manifest)."""
+        infos = [self.plans[p] for p in (query.plans or list(self.plans))]
+        lines = [f"{i.city}の「{i.title}」の計画期間は {i.period} です。" for i in infos if i.period]
+        cites = [Citation(i.id, None, i.title, "plan", i.period, f"{i.city} {i.title}") for i in infos if i.period]
+        if not lines:
+            return self._refuse(query, REFUSAL_HEAD, ranked)
+        return Answer(query.raw, "\n".join(lines), cites, intent="period", retrieved=self._retrieved(ranked))
 
     def _section_kind(self, hit: MeasureHit) -> str:
         chunk = hit.hits[0].chunk if hit.hits else None

@@ -90,3 +90,9 @@ def test_ask_never_raises_anything_else(fake_assistant, text):
     assert isinstance(answer.refused, bool)
     for c in answer.citations:
         assert c.plan in ("oita", "nobeoka") and (c.measure is None or c.measure.isdigit())
+
+
+def test_plan_period_comes_from_the_plan_list(fake_assistant):
+    answer = fake_assistant.ask("大分市と延岡市の計画期間はいつからいつまで？")
+    assert "2025年度～2026年度" in answer.text and "令和8年度～令和12年度" in answer.text
+    assert {c.plan for c in answer.citations} == {"oita", "nobeoka"} and not answer.refused
