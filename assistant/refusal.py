@@ -63,3 +63,18 @@ def no_overlap(question: str, evidence: str) -> bool:
         return False
     forms = normalized_forms(evidence)
     return not any(w in evidence or w in forms for w in words)
+
+
+_METRIC = re.compile(r"([一-龥ァ-ヶー]{1,8}(?:率|割合|件数|人数|者数))")
+
+
+def absent_metric(question: str, corpus: str) -> str | None:
+    """A measured quantity the question names (交付率, 利用者数…) that the plans never mention."""
+    for m in _METRIC.finditer(question):
+        name = m.group(1)
+        if re.search(r"(削減|短縮|向上|減少|増加|達成|改善|利用|参加)(率|割合)$", name):
+            continue  # rates of change: the plans state them as 「50%短縮」 etc.
+        # Try the name and its shorter tails (「カードの交付率」→「交付率」).
+        if not any(name[i:] in corpus for i in range(0, max(1, len(name) - 1))):
+            return name
+    return None

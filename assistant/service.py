@@ -17,7 +17,7 @@ from assistant.conversation import Conversation
 from assistant.extractive import Composer
 from assistant.guard import clean_question
 from assistant.query import Query, analyse
-from assistant.refusal import absent_kind, no_overlap, unknown_places, weak_evidence
+from assistant.refusal import absent_kind, absent_metric, no_overlap, unknown_places, weak_evidence
 from assistant.retrieve import MeasureHit, Retriever
 from assistant.settings import Settings
 from assistant.types import Answer, Citation, InvalidQuestion, Retrieved
@@ -122,6 +122,9 @@ class Assistant:
             return self._plan_period(query, ranked)
         targets = self._targets(query, ranked)
         evidence = "\n".join(h.chunk.embed_text for t in targets[:2] for h in t.hits)
+        missing_metric = absent_metric(query.text, self._corpus) if query.intent == "kpi" else None
+        if missing_metric:
+            return self._refuse(query, f"{REFUSAL_HEAD}（「{missing_metric}」は計画に出てきません）", ranked)
         kind = absent_kind(query.text, evidence)
         if kind.refuse:
             return self._refuse(query, f"{REFUSAL_HEAD}（{kind.reason}は計画に書かれていません）", ranked)

@@ -96,3 +96,12 @@ def test_plan_period_comes_from_the_plan_list(fake_assistant):
     answer = fake_assistant.ask("大分市と延岡市の計画期間はいつからいつまで？")
     assert "2025年度～2026年度" in answer.text and "令和8年度～令和12年度" in answer.text
     assert {c.plan for c in answer.citations} == {"oita", "nobeoka"} and not answer.refused
+
+
+def test_metric_the_plans_never_mention_is_refused(fake_assistant):
+    answer = fake_assistant.ask("延岡市のマイナンバーカードの交付率は今何％？")
+    assert answer.refused and "交付率" in answer.text
+
+
+def test_rate_of_change_is_not_refused(fake_assistant):
+    assert not fake_assistant.ask("延岡市の窓口待ち時間の短縮率の目標は？").refused
