@@ -22,7 +22,7 @@ from assistant.retrieve import MeasureHit, Retriever
 from assistant.settings import Settings
 from assistant.types import Answer, Citation, InvalidQuestion, Retrieved
 from ingest.records import Measure, PlanInfo
-from vectorstore.keyword import tokenize
+from vectorstore.keyword import content_words, tokenize
 from vectorstore.snapshot import Snapshot, load_snapshot
 from vectorstore.store import CURRENT
 
@@ -116,8 +116,8 @@ class Assistant:
         places = unknown_places(query.text, self._corpus)
         if places:
             msg = f"{'、'.join(places)}についての記載は、この計画（{'・'.join(i.city for i in self.plans.values())}）にはありません。"
-            return self._refuse(query, msg, self._search(query))
-        ranked = self._search(query)
+            return self._refuse(query, msg, self._search(query)[0])
+        ranked, max_dense, max_keyword = self._search(query)
         if not query.measures and PLAN_PERIOD.search(query.text):
             return self._plan_period(query, ranked)
         targets = self._targets(query, ranked)
@@ -129,7 +129,7 @@ class Assistant:
         if kind.refuse:
             return self._refuse(query, f"{REFUSAL_HEAD}（{kind.reason}は計画に書かれていません）", ranked)
         if not query.measures and (
-            weak_evidence(self._max_dense, self._max_keyword, DENSE_FLOOR, KEYWORD_FLOOR)
+            weak_evidence(max_dense, max_keyword, DENSE_FLOOR, KEYWORD_FLOOR)
             or no_overlap(query.text, evidence)
         ):
             return self._refuse(query, REFUSAL_HEAD, ranked)
@@ -140,6 +140,22 @@ class Assistant:
         return answer
 
     # --- steps -----------------------------------------------------------
+    def _boost_kpi_match(self, ranked: list[MeasureHit], text: str) -> list[MeasureHit]:
+        """For KPI questions, favour measures whose KPI names, milestones and action
+        titles share words with the question (「認知度」→ the policy with that KPI)."""
+        words = content_words(text)
+        if not words:
+            return ranked
+        for hit in ranked[:10]:
+            m = self.measure(hit.plan, int(hit.measure)) if hit.measure else None
+            if m is None:
+                continue
+            target_text = " ".join([k.text for k in m.kpis] + [a.title for a in m.actions]
+                                   + [v for a in m.actions for v in a.milestones.values()])
+            overlap = sum(len(w) for w in words if w in target_text)
+            hit.score *= 1 + min(0.1 * overlap, 0.6)
+        return sorted(ranked, key=lambda h: -h.score)
+
     def _titles_in(self, query: Query) -> list[tuple[str, int]]:
         """A question that quotes a measure's title goes straight to it (longest title wins)."""
         found = []
@@ -152,16 +168,19 @@ class Assistant:
                     found.append((len(title), (pid, m.number)))
         return [max(found)[1]] if found else []
 
-    def _search(self, query: Query) -> list[MeasureHit]:
+    def _search(self, query: Query) -> tuple[list[MeasureHit], float, float]:
+        """Ranked measures plus the best dense and keyword scores (returned, not stored:
+        the assistant serves concurrent questions)."""
         result = Retriever(self.snapshot, self.embeddings, self.retrieval_mode).search(query)
-        self._max_dense, self._max_keyword = result.max_dense, result.max_keyword
         ranked = boost_literal(result.measures, query.text)
+        if query.intent == "kpi":
+            ranked = self._boost_kpi_match(ranked, query.text)
         if query.measures:  # routed measures first
             routed = [(p, str(n)) for p, n in query.measures]
             front = [next((h for h in ranked if (h.plan, h.measure) == r), None) or MeasureHit(r[0], r[1], "", 1.0)
                      for r in routed]
             ranked = front + [h for h in ranked if (h.plan, h.measure) not in routed]
-        return ranked
+        return ranked, result.max_dense, result.max_keyword
 
     def _plan_period(self, query: Query, ranked: list[MeasureHit]) -> Answer:
         """Questions about a whole plan's period are answered from the plan list (manifest)."""
@@ -224,7 +243,7 @@ class Assistant:
         ranked_all = ranked_all or targets
         parts: list[str] = []
         citations: list[Citation] = []
-        terms = [t[2:] for t in tokenize(query.text) if t.startswith("w:") and len(t) > 3]
+        terms = content_words(query.text)
         term = self._glossary_term(query) if query.intent == "glossary" else None
         if term is not None:
             text, cites = composer.glossary(term)

@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 OITA = "oita-dx-action-plan-2025-2026.txt"
 OLD, NEW = "76,000件", "77,777件"
 QUESTION = "施策No.3の2026年度の目標は？"
-ROUNDS = 4
+ROUNDS = 3
 WAIT_S = 60.0
 
 
