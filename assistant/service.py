@@ -31,6 +31,7 @@ log = logging.getLogger("planqa")
 DENSE_FLOOR = 0.45  # calibrated on the golden set (planqa eval)
 KEYWORD_FLOOR = 12.0
 CLOSE_RATIO = 0.75  # a second plan's best measure joins the answer when this close
+RUNNER_UP_RATIO = 0.95  # a same-plan second measure this close is shown too (what-questions)
 SECTION_MARGIN = 0.85  # a measure this close to a top-ranked section answers instead
 
 REFUSAL_HEAD = "計画にはその記載がありません。"
@@ -218,6 +219,10 @@ class Assistant:
         if top.measure is None:
             return [top]
         targets = [top]
+        runner_up = next((h for h in pool if h is not top and h.measure is not None), None)
+        if (runner_up and runner_up.plan == top.plan and query.intent in ("what",)
+                and runner_up.score >= RUNNER_UP_RATIO * top.score):
+            targets.append(runner_up)  # two near-equal candidates: show both rather than guess
         multi_plan = len(query.plans) != 1 and (query.intent == "compare" or len(query.plans) > 1 or not query.plan_named)
         if multi_plan:
             other = next((h for h in pool if h.plan != top.plan and h.measure is not None), None)
