@@ -20,18 +20,18 @@ pytestmark = pytest.mark.model
 
 ARTIFACTS = PROJECT_ROOT / "test-artifacts"
 
-# Floors ~0.03 below the values measured when the gate was written (2026-11-22, extractive
-# backend, hybrid retrieval, 179 items: pass 0.877, citation recall 0.910 / precision 0.868,
-# facts 0.871, refusal 0.900, false refusal 0.000, recall@1 0.910, recall@5 0.993).
+# Floors ~0.03 below the latest measured values (2026-11-22, extractive backend, hybrid
+# retrieval, 179 items: pass 0.905, citation recall 0.924 / precision 0.887, facts 0.893,
+# refusal 1.000, false refusal 0.000, recall@1 0.903, recall@5 0.993).
 # Raise as quality rises; never lower to pass.
-MIN_PASS_RATE = 0.85
-MIN_CITATION_RECALL = 0.88
-MIN_CITATION_PRECISION = 0.84
-MIN_MUST_INCLUDE_ACCURACY = 0.84
-MIN_REFUSAL_ACCURACY = 0.87
+MIN_PASS_RATE = 0.87
+MIN_CITATION_RECALL = 0.90
+MIN_CITATION_PRECISION = 0.86
+MIN_MUST_INCLUDE_ACCURACY = 0.86
+MIN_REFUSAL_ACCURACY = 0.93
 MAX_FALSE_REFUSAL_RATE = 0.03
 MIN_RECALL_AT_1 = 0.88
-MIN_RECALL_AT_5 = 0.96
+MIN_RECALL_AT_5 = 0.97
 
 
 @pytest.fixture(scope="module")
