@@ -146,7 +146,7 @@ def chunk_plan(parsed: ParsedPlan) -> list[Chunk]:
     info = parsed.info
     chunks: list[Chunk] = []
     for measure in parsed.measures:
-        for n, (field, body, year) in enumerate(_measure_fields(measure)):
+        for field, body, year in _measure_fields(measure):
             for part in split_text(body):
                 header = measure_header(info, measure, field, year if field == "kpi" else None)
                 key = f"m{measure.number}:{field}:{year or ''}"

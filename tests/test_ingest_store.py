@@ -10,8 +10,8 @@ import pytest
 from ingest.chunk import chunk_plan, split_text
 from ingest.pipeline import ingest, parse_plans
 from tests.conftest import FakeEmbeddings, make_settings
-from vectorstore.store import CURRENT, CorruptIndex, MissingIndex, current_generation
 from vectorstore.snapshot import load_snapshot
+from vectorstore.store import CURRENT, CorruptIndex, MissingIndex, current_generation
 
 
 def _ids(settings, embeddings):

@@ -4,7 +4,9 @@ follow-ups, bad input). Retrieval quality with the real model is in test_answer_
 from __future__ import annotations
 
 import pytest
-from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from assistant.conversation import Conversation
 from assistant.types import Answer, InvalidQuestion

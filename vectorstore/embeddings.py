@@ -143,11 +143,11 @@ class SentenceTransformerEmbeddings(Embeddings):
             self._cache = EmbeddingCache(self.cache_path, self.signature)
         keys = [EmbeddingCache.key(t) for t in texts]
         found = self._cache.get_many(list(set(keys)))
-        missing = sorted({k: t for k, t in zip(keys, texts) if k not in found}.items())
+        missing = sorted({k: t for k, t in zip(keys, texts, strict=True) if k not in found}.items())
         if missing:
             vecs = self._encode([t for _, t in missing], query=False)
             self.encoded_total += len(missing)
-            new = {k: v for (k, _), v in zip(missing, vecs)}
+            new = {k: v for (k, _), v in zip(missing, vecs, strict=True)}
             self._cache.put_many(new)
             found.update(new)
         self.last_cache_hits = len(texts) - len(missing)

@@ -6,7 +6,7 @@ Each parser is a module with ``parse(text: str, info: PlanInfo) -> ParsedPlan``.
 from __future__ import annotations
 
 import importlib
-from typing import Callable
+from collections.abc import Callable
 
 from ingest.records import ParsedPlan, PlanInfo
 
