@@ -16,6 +16,7 @@ from ingest.records import KPI, Action, Measure, ParsedPlan, PlanInfo
 MAX_CHARS = 400
 
 FIELD_LABELS: dict[str, str] = {
+    "summary": "施策の要約",
     "overview": "施策概要",
     "goal_state": "目指すべき姿",
     "action": "取組",
@@ -118,8 +119,17 @@ def format_kpi(kpi: KPI) -> str:
     return text
 
 
+def measure_summary(measure: Measure) -> str:
+    """The measure as a whole in a few lines, so a question about its topic finds it
+    even when no single field says it all (the dense model sees only ~128 tokens)."""
+    lead = re.split(r"(?<=。)", (measure.overview or measure.goal_state).replace("\n", ""))[0][:150]
+    actions = "、".join((a.title or a.text)[:40] for a in measure.actions[:4])
+    parts = [measure.title, lead, f"取組: {actions}" if actions else ""]
+    return "\n".join(p for p in parts if p)
+
+
 def _measure_fields(measure: Measure) -> list[tuple[str, str, int | None]]:
-    fields: list[tuple[str, str, int | None]] = []
+    fields: list[tuple[str, str, int | None]] = [("summary", measure_summary(measure), None)]
     if measure.overview:
         fields.append(("overview", measure.overview, None))
     if measure.goal_state:
