@@ -11,6 +11,8 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from assistant.evaluate.score import METRIC_KEYS
+
 __all__ = ["LABELS", "compare_table", "failed_table", "format_value", "md_cell", "md_table", "render_report"]
 
 # metric key → Japanese label, in display order
@@ -27,17 +29,8 @@ LABELS: dict[str, str] = {
     "latency_p95_ms": "応答時間 p95",
     "count": "件数",
 }
-TYPE_COLUMNS = (
-    "count",
-    "pass_rate",
-    "citation_recall",
-    "citation_precision",
-    "must_include_accuracy",
-    "refusal_accuracy",
-    "false_refusal_rate",
-    "retrieval_recall_at_1",
-    "retrieval_recall_at_5",
-)
+# Per-type table: the count first, then the quality metrics (latencies stay in the overall table).
+TYPE_COLUMNS = ("count", *(k for k in METRIC_KEYS if k != "count" and not k.startswith("latency")))
 MODE_LABELS = {
     "ours": "ours（本システム）",
     "dense": "dense（ベクトルのみ）",

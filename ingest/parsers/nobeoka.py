@@ -14,7 +14,20 @@ from dataclasses import dataclass, field
 
 from ingest.parsers import generic
 from ingest.parsers import text as tx
-from ingest.records import KPI, Action, GlossaryTerm, Measure, ParsedPlan, PlanInfo, Section
+from ingest.parsers.nobeoka_tables import (
+    CHAPTER_HEAD,
+    YEAR_LABEL,
+    SummaryRow,
+    attach_kpis,
+    attach_projects,
+    fill_from_summary,
+    key_projects,
+    kpi_table,
+    milestone_years,
+    policy_label,
+    summary_rows,
+)
+from ingest.records import Action, GlossaryTerm, Measure, ParsedPlan, PlanInfo, Section
 
 # Slips in this PDF that the shared OCR table does not cover.
 SOURCE_FIXES = {
@@ -27,25 +40,12 @@ SOURCE_FIXES = {
 
 POLICY_HEAD = re.compile(r"^\d{1,2}\.\s*重点方針\s*(\d)$")
 MILESTONE_HEAD = re.compile(r"^\d{1,2}\.\s*重点方針とマイルストーン$")
-CHAPTER_HEAD = re.compile(r"^第(\d)章\s*(\S.*)$")
 _AREA = re.compile(r"（([^（）]{1,12}分野)）$")
 _KPI_LINE = re.compile(r"^KPI[\s\u3000]*(\S.*)$")
 _TERM = re.compile(r"^(\S.{0,20})とは$")
-_YEAR_LABEL = re.compile(r"^R(\d{1,2})$")
 _PERIOD = re.compile(r"令和\s*(\d+)\s*年度から令和\s*(\d+)\s*年度まで")
 _TITLE_MARK = re.compile(r"^[\s・①-⑳☒☐□■◆●\U0001F300-\U0001FAFF\u2600-\u27bf]+")
-_DASH = re.compile(r"^[—―‐－ー\-–]*$")
 _KEEP_CAPTION = re.compile(r"\d|単位|現在")
-
-
-@dataclass
-class SummaryRow:
-    """One row of 重点方針とマイルストーン: policy, 重点事業, year cells as extracted."""
-
-    policy: str
-    project: str
-    labels: list[str]
-    values: list[str]
 
 
 @dataclass
@@ -78,9 +78,9 @@ def parse(text: str, info: PlanInfo) -> ParsedPlan:
     kpi_rows = kpi_table(lines[: heads[0]])
     projects = key_projects(lines[: heads[0]])
     year = target_year(text, info)
-    kpi_labels = _attach_kpis(measures, kpi_rows, year)
-    _attach_projects(measures, projects)
-    _fill_from_summary(measures, summary)
+    kpi_labels = attach_kpis(measures, kpi_rows, year)
+    attach_projects(measures, projects)
+    fill_from_summary(measures, summary)
     kpi_lines = [f"{label}: {k}（現状値 {b or '—'} → 目標値 {t}）" for label, (_, k, b, t) in zip(kpi_labels, kpi_rows,
                                                                                                 strict=True)]
     sections = _sections(lines, heads[0], ms_at, ch5_at, info, measures, kpi_lines, projects, summary)
@@ -162,12 +162,8 @@ def _policy(number: int, lines: list[str], info: PlanInfo, summary: list[Summary
     measure.notes.extend(walk.notes)
     for action in measure.actions:
         action.text = action.text.strip()
-        action.years = _years(action.milestones)
+        action.years = milestone_years(action.milestones)
     return measure
-
-
-def _years(milestones: dict[str, str]) -> list[int]:
-    return sorted(tx.reiwa_to_western(int(m.group(1))) for k in milestones if (m := _YEAR_LABEL.match(k)))
 
 
 def _goal_line(walk: _Walk, line: str) -> None:
@@ -231,7 +227,7 @@ def _table(walk: _Walk, rows: list[list[str]], summary: list[SummaryRow], measur
     if action is None:
         measure.notes.append("取組に属さない表: " + " / ".join("｜".join(c for c in r if c) for r in rows))
         return
-    if not labels or not all(_YEAR_LABEL.match(c) for c in labels):  # e.g. 件数 table: keep it as text
+    if not labels or not all(YEAR_LABEL.match(c) for c in labels):  # e.g. 件数 table: keep it as text
         for row in body:
             cells = " / ".join(f"{h} {v}" if h else v for h, v in zip(header[1:], row[1:], strict=False) if v)
             action.text += f"\n{row[0]}: {cells}" if row[0] else f"\n{cells}"
@@ -264,137 +260,6 @@ def _confirmed_positions(title: str, item: str, labels: list[str], summary: list
         if any(k in haystack for k in keys) or any(len(project) >= 6 and project in k for k in keys):
             return {i for i, v in enumerate(row.values) if v}
     return None
-
-
-def summary_rows(lines: list[str]) -> list[SummaryRow]:
-    """Rows of 重点方針とマイルストーン (policy cell spans rows, so carry it down)."""
-    rows: list[SummaryRow] = []
-    labels: list[str] = []
-    policy = ""
-    for raw in lines:
-        if "\t" not in raw:
-            continue
-        cells = tx.table_cells(raw)
-        if len(cells) >= 3 and cells[0] == "重点方針":
-            labels = cells[2:]
-            continue
-        if not labels or len(cells) != len(labels) + 2:
-            continue
-        policy = tx.join_cjk_spaces(cells[0]) or policy
-        rows.append(SummaryRow(policy, cells[1], labels, cells[2:]))
-    return rows
-
-
-# --- KPI table and 重点事業 ---------------------------------------------------------------
-
-
-def kpi_table(lines: list[str]) -> list[tuple[str, str, str | None, str]]:
-    """(policy, KPI, 現状値, 目標値) rows; a policy cell spans rows and may wrap lines."""
-    start = next((i for i, line in enumerate(lines)
-                  if [c for c in tx.table_cells(line) if c][:4] == ["重点方針", "KPI", "現状値", "目標値"]), None)
-    if start is None:
-        return []
-    rows: list[tuple[str, str, str | None, str]] = []
-    policy, pending = "", ""
-    for raw in lines[start + 1 :]:
-        if not raw.strip():
-            continue
-        cells = tx.table_cells(raw)
-        if len(cells) < 3:
-            if len(raw.strip()) > 40 or "。" in raw:
-                break
-            pending += raw.strip()  # a policy name wrapped onto its own line
-            continue
-        name = tx.join_cjk_spaces(cells[0]) if len(cells) >= 4 else ""
-        if name or (pending and not rows):
-            policy = pending + name
-        elif pending:
-            policy += pending
-        pending = ""
-        kpi, base, target = cells[-3:]
-        rows.append((policy, kpi, None if _DASH.match(base) else base, target))
-    return rows
-
-
-def key_projects(lines: list[str]) -> list[tuple[str, str, list[str]]]:
-    """(category, policy name, 重点事業) from 重点方針と重点事業; names may wrap lines."""
-    start = next((i for i, line in enumerate(lines) if re.match(r"^\d+\.\s*重点方針と重点事業$", line.strip())), None)
-    if start is None:
-        return []
-    found: list[tuple[str, str, list[str]]] = []
-    category, name = "", ""
-    for raw in lines[start + 1 :]:
-        line = raw.strip()
-        if not line or CHAPTER_HEAD.match(line) or re.match(r"^\d+\.\s*重点方針と重点事業$", line):
-            continue
-        cat = re.match(r"^【(地域DX|行政DX)】$", line)
-        if cat:
-            category, name = cat.group(1), ""
-        elif line.startswith("【重点事業】"):
-            items = [tx.one_line(p) for p in line.removeprefix("【重点事業】").split("、")]
-            found.append((category, name, [p for p in items if p]))
-            name = ""
-        elif "。" in line:
-            name = ""
-        else:
-            name += line
-    return found
-
-
-def _match_policy(name: str, measures: list[Measure], fallback: int) -> Measure | None:
-    best = max(measures, key=lambda m: tx.similarity(name, m.title), default=None)
-    if best is not None and tx.similarity(name, best.title) >= 0.5:
-        return best
-    return measures[fallback] if 0 <= fallback < len(measures) else None
-
-
-def _policy_label(name: str, measures: list[Measure], order: list[str]) -> tuple[Measure | None, str]:
-    """The measure a table's policy cell names (by title, else by its order) and a display label."""
-    if name not in order:
-        order.append(name)
-    measure = _match_policy(name, measures, order.index(name))
-    return measure, (f"重点方針{measure.number} {measure.title}" if measure else name)
-
-
-def _attach_kpis(measures: list[Measure], rows: list[tuple[str, str, str | None, str]],
-                 year: int | None) -> list[str]:
-    """Add the KPI table rows to their measures; returns each row's policy label."""
-    label = f"R{year - 2018}（{year}年度）目標" if year else ""
-    order: list[str] = []
-    labels: list[str] = []
-    for policy, kpi, base, target in rows:
-        measure, shown = _policy_label(policy, measures, order)
-        labels.append(shown)
-        if measure is not None:
-            measure.kpis.append(KPI(text=kpi, year=year, year_label=label, targets=[target], baseline=base,
-                                    target=target))
-    for measure in measures:
-        if measure.kpis and year:  # the table names no year; say so rather than imply it was read
-            measure.notes.append(f"KPI表の目標値に年度の明記はなく、計画期間の最終年度 R{year - 2018}（{year}年度）"
-                                 "として記録。現状値の時点も表に明記なし。")
-    return labels
-
-
-def _fill_from_summary(measures: list[Measure], summary: list[SummaryRow]) -> None:
-    """Actions without their own table take a summary row only when every year cell is filled."""
-    order: list[str] = []
-    for row in summary:
-        measure, _ = _policy_label(row.policy, measures, order)
-        if measure is None or not all(row.values) or len(row.values) != len(row.labels):
-            continue
-        for action in measure.actions:
-            if not action.milestones and tx.similarity(action.title, row.project) >= 0.8:
-                action.milestones = {k: f"{row.project}: {v}" for k, v in zip(row.labels, row.values, strict=True)}
-                action.years = _years(action.milestones)
-
-
-def _attach_projects(measures: list[Measure], found: list[tuple[str, str, list[str]]]) -> None:
-    order: list[str] = []
-    for category, name, items in found:
-        measure, _ = _policy_label(name, measures, order)
-        if measure is not None:
-            measure.category = category
-            measure.key_projects = items
 
 
 # --- sections outside the 7 policies ---------------------------------------------------
@@ -466,7 +331,7 @@ def _chapter_text(lines: list[str], kpi_lines: list[str], projects: list[tuple[s
             if cat != category:
                 rows.append(f"【{cat}】")
                 category = cat
-            rows.append(f"{_policy_label(name, measures, order)[1]}: 重点事業 {'、'.join(items)}")
+            rows.append(f"{policy_label(name, measures, order)[1]}: 重点事業 {'、'.join(items)}")
         return "\n".join(filter(None, [generic.render_body(intro), *rows]))
     return generic.render_body(lines)
 
@@ -488,7 +353,7 @@ def _milestone_text(summary: list[SummaryRow], measures: list[Measure]) -> str:
     out = ["※年度は抽出した表の列位置による（結合セルは最初の年度列に入っている）。"]
     order: list[str] = []
     for row in summary:
-        _, policy = _policy_label(row.policy, measures, order)
+        _, policy = policy_label(row.policy, measures, order)
         cells = " / ".join(f"{label} {value}" for label, value in zip(row.labels, row.values, strict=False) if value)
         out.append(f"{policy}｜{row.project}: {cells or '—'}")
     return "\n".join(out)
