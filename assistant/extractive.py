@@ -14,6 +14,7 @@ from assistant.retrieve import MeasureHit
 from assistant.types import Citation
 from ingest.chunk import FIELD_LABELS, Chunk, format_action, format_kpi
 from ingest.records import Measure, ParsedPlan
+from vectorstore.keyword import sentence_forms
 
 QUOTE_CHARS = 120
 
@@ -162,6 +163,17 @@ class Composer:
         intent = query.intent
         if intent == "compare" and len(query.intents) > 1:
             intent = query.intents[1]
+        # 「担当と達成見込み年度は？」: two record fields asked at once get both answers.
+        asked = [i for i in query.intents if i in _FIELD_INTENTS]
+        if len(asked) > 1 and intent in _FIELD_INTENTS:
+            parts = [self._one_intent(m, query, i, terms) for i in list(dict.fromkeys(asked))[:2]]
+            name = f"{self.name(m)}の"
+            text = parts[0][0] + "\n" + parts[1][0].replace(name, "", 1).replace(f"{self.name(m)}", "", 1).lstrip("はの")
+            return text, parts[0][1] + parts[1][1], parts[0][2] + parts[1][2]
+        return self._one_intent(m, query, intent, terms)
+
+    def _one_intent(self, m: Measure, query: Query, intent: str,
+                    terms: list[str] | None) -> tuple[str, list[Citation], list[int]]:
         if intent == "kpi":
             return self.kpi(m, query.years, terms)
         if intent == "final_goal":
@@ -184,8 +196,11 @@ class Composer:
         """Quote the most relevant lines of the best section chunk (candidates best first)."""
         hints = question_hints(question)
         ranked = {c.id: i for i, c in enumerate(candidates)}
-        chunk = max(candidates, key=lambda c: (sentence_score(c.embed_text, terms, hints) - 0.5 * min(ranked[c.id], 6), -ranked[c.id]))
+        chunk = max(candidates, key=lambda c: (sentence_score(c.embed_text, terms, hints) + 4 * heading_score(c.title, question)
+                                               - 0.5 * min(ranked[c.id], 6) - (100 if _captions_only(c.text) else 0),
+                                               -ranked[c.id]))
         lines = [ln.strip() for ln in re.split(r"\n|(?<=。)", chunk.text) if ln.strip()]
+        lines = [ln for ln in lines if not _CAPTION.fullmatch(ln)] or lines
         scored = sorted(lines, key=lambda ln: -sentence_score(ln, terms, hints))[:4]
         keep = [ln for ln in lines if ln in scored]
         body = "\n".join(keep) or chunk.text
@@ -195,6 +210,8 @@ class Composer:
         cite = Citation(chunk.plan, None, chunk.title, chunk.field, _quote(body), f"{info.city} {where}")
         return text, [cite]
 
+
+_FIELD_INTENTS = ("kpi", "final_goal", "department")
 
 # What kind of sentence answers a kind of question (when → dates, who → departments...).
 QUESTION_HINTS: list[tuple[re.Pattern[str], re.Pattern[str]]] = [
@@ -210,7 +227,31 @@ def question_hints(question: str) -> list[re.Pattern[str]]:
 
 
 def sentence_score(sentence: str, terms: list[str], hints: list[re.Pattern[str]]) -> int:
-    return sum(len(t) for t in terms if t in sentence) + sum(3 for h in hints if h.search(sentence))
+    """Characters of question words the sentence contains (verbatim or as a normalized
+    form, so スマホ meets スマートフォン) plus 3 per kind of fact the question asks for."""
+    forms = sentence_forms(sentence) if terms else frozenset()
+    return (sum(len(t) for t in terms if t in sentence or t in forms)
+            + sum(3 for h in hints if h.search(sentence)))
+
+
+_JA_RUN = re.compile(r"[\u3040-\u30ff\u3400-\u9fffー々]+")
+_GENERIC_BIGRAMS = {"延岡", "大分", "計画", "施策", "市民", "アン", "ンケ", "ケー", "ート"}
+
+
+_CAPTION = re.compile(r"^\s*【(図|表)\d*】.*$", re.M)
+
+
+def _captions_only(text: str) -> bool:
+    """A chunk that is nothing but figure captions (「【図5】全体の所有率」) answers nothing."""
+    return len(_CAPTION.sub("", text).strip()) < 10
+
+
+def heading_score(title: str, question: str) -> int:
+    """Shared character bigrams between the question and a section heading's last part
+    (「回答率は？」→「4. 回答率」, 「いつ実施」→「2. 実施期間」)."""
+    head = title.rsplit("／", 1)[-1]
+    grams = {run[i:i + 2] for run in _JA_RUN.findall(question) for i in range(len(run) - 1)}
+    return sum(1 for g in grams - _GENERIC_BIGRAMS if g in head) + sum(1 for h in question_hints(question) if h.search(head))
 
 
 def _action_line(action) -> str:

@@ -78,3 +78,24 @@ def absent_metric(question: str, corpus: str) -> str | None:
         if not any(name[i:] in corpus for i in range(0, max(1, len(name) - 1))):
             return name
     return None
+
+
+# Counters a question can ask a target in (「何店舗」「何校」), with the ways the plans write them.
+_COUNTERS = {
+    "店舗": ("店舗", "店"), "店": ("店舗", "店"), "社": ("社",), "校": ("校",), "台": ("台",),
+    "人": ("人", "名"), "名": ("人", "名"), "件": ("件",), "回": ("回",), "橋": ("橋",),
+    "か所": ("か所", "カ所", "箇所", "ヶ所"), "カ所": ("か所", "カ所", "箇所", "ヶ所"), "箇所": ("か所", "カ所", "箇所", "ヶ所"),
+    "施設": ("施設",), "業務": ("業務",), "機関": ("機関",), "団体": ("団体",), "手続き": ("手続き", "手続"),
+}
+_ASKED_COUNTER = re.compile(r"何(" + "|".join(sorted(_COUNTERS, key=len, reverse=True)) + ")")
+
+
+def absent_counter(question: str, evidence: str) -> str | None:
+    """The counter a KPI question asks for (「何店舗」) when no number in the evidence is
+    counted that way: the plans then set no such target."""
+    m = _ASKED_COUNTER.search(question)
+    if not m:
+        return None
+    forms = _COUNTERS[m.group(1)]
+    number = r"\d[\d,.]*\s*[一-龥ァ-ヶー]{0,4}?(?:" + "|".join(forms) + ")"  # 12医療機関
+    return None if re.search(number, evidence) else m.group(1)

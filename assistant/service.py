@@ -17,7 +17,7 @@ from assistant.conversation import Conversation
 from assistant.extractive import Composer
 from assistant.guard import clean_question
 from assistant.query import Query, analyse
-from assistant.refusal import absent_kind, absent_metric, no_overlap, unknown_places, weak_evidence
+from assistant.refusal import absent_counter, absent_kind, absent_metric, no_overlap, unknown_places, weak_evidence
 from assistant.retrieve import MeasureHit, Retriever
 from assistant.settings import Settings
 from assistant.types import Answer, Citation, InvalidQuestion, Retrieved
@@ -30,6 +30,7 @@ log = logging.getLogger("planqa")
 
 DENSE_FLOOR = 0.45  # calibrated on the golden set (planqa eval)
 KEYWORD_FLOOR = 12.0
+STRONG_DENSE = 0.62  # above this, a close meaning answers even with no shared word (ChatGPT → 生成AI)
 CLOSE_RATIO = 0.75  # a second plan's best measure joins the answer when this close
 RUNNER_UP_RATIO = 0.95  # a same-plan second measure this close is shown too (what-questions)
 SECTION_MARGIN = 0.85  # a measure this close to a top-ranked section answers instead
@@ -126,12 +127,15 @@ class Assistant:
         missing_metric = absent_metric(query.text, self._corpus) if query.intent == "kpi" else None
         if missing_metric:
             return self._refuse(query, f"{REFUSAL_HEAD}（「{missing_metric}」は計画に出てきません）", ranked)
+        counter = absent_counter(query.text, self._whole_text(targets[:2])) if query.intent == "kpi" else None
+        if counter:
+            return self._refuse(query, f"{REFUSAL_HEAD}（{counter}の数で示した目標は計画に書かれていません）", ranked)
         kind = absent_kind(query.text, evidence)
         if kind.refuse:
             return self._refuse(query, f"{REFUSAL_HEAD}（{kind.reason}は計画に書かれていません）", ranked)
         if not query.measures and (
             weak_evidence(max_dense, max_keyword, DENSE_FLOOR, KEYWORD_FLOOR)
-            or no_overlap(query.text, evidence)
+            or (max_dense < STRONG_DENSE and no_overlap(query.text, evidence))
         ):
             return self._refuse(query, REFUSAL_HEAD, ranked)
         answer = self._compose(query, targets, composer, ranked)
@@ -156,6 +160,14 @@ class Assistant:
             overlap = sum(len(w) for w in words if w in target_text)
             hit.score *= 1 + min(0.1 * overlap, 0.6)
         return sorted(ranked, key=lambda h: -h.score)
+
+    def _whole_text(self, targets: list[MeasureHit]) -> str:
+        """All chunks of the target measures (sections: the retrieved chunks)."""
+        texts = []
+        for t in targets:
+            chunks = self._measure_chunks.get((t.plan, t.measure), []) if t.measure else []
+            texts += [c.text for c in chunks] or [h.chunk.text for h in t.hits]
+        return "\n".join(texts)
 
     def _titles_in(self, query: Query) -> list[tuple[str, int]]:
         """A question that quotes a measure's title goes straight to it (longest title wins)."""
@@ -209,10 +221,12 @@ class Assistant:
         pool = [h for h in ranked if h.measure is not None or self._section_kind(h) != "milestones"]
         if not pool:
             return []
-        if query.intent in ("survey", "glossary"):
-            pool = [h for h in pool if h.measure is None] or pool
+        sections_first = query.intent == "survey" or (query.intent == "glossary" and self._glossary_term(query) is not None)
+        if sections_first:
+            sections = [h for h in pool if h.measure is None]
+            pool = [h for h in sections if self._section_kind(h) == query.intent] or sections or pool
         top = pool[0]
-        if top.measure is None and query.intent not in ("survey", "glossary"):
+        if top.measure is None and not sections_first:
             best_measure = next((h for h in pool if h.measure is not None), None)
             if best_measure and best_measure.score >= SECTION_MARGIN * top.score:
                 top = best_measure
@@ -336,6 +350,7 @@ class Assistant:
 
 _QUOTED = re.compile(r"[「『\"]([^」』\"]{2,30})[」』\"]|([A-Za-z][A-Za-z0-9\-]{2,}|[ァ-ヶー]{4,}[ァ-ヶー]*)")
 LITERAL_BOOST = 1.5
+LITERAL_MAX_GROUPS = 3
 
 
 def boost_literal(ranked: list[MeasureHit], text: str) -> list[MeasureHit]:
@@ -345,8 +360,10 @@ def boost_literal(ranked: list[MeasureHit], text: str) -> list[MeasureHit]:
     terms = {t for t in terms if t.upper() not in ("DX", "KPI", "NO")}
     if not terms:
         return ranked
-    for hit in ranked:
-        body = "\n".join(h.chunk.text for h in hit.hits)
+    bodies = ["\n".join(h.chunk.title + "\n" + h.chunk.text for h in hit.hits) for hit in ranked]
+    # Only distinctive words count: one that many candidates share (スマートフォン) says nothing.
+    terms = {t for t in terms if sum(t in b for b in bodies) <= LITERAL_MAX_GROUPS}
+    for hit, body in zip(ranked, bodies, strict=True):
         if any(t in body for t in terms):
             hit.score *= LITERAL_BOOST
     return sorted(ranked, key=lambda h: -h.score)

@@ -59,6 +59,7 @@ def test_plan_scoping():
         ("EBPMとは？", "glossary"),
         ("市民アンケートの回答率は？", "survey"),
         ("最終的な目標はいつまでに達成？", "final_goal"),
+        ("電子母子手帳でできるようになることは？", "what"),  # 「ことは」 is not 「とは」
     ],
 )
 def test_intents(question, intent):

@@ -1,5 +1,5 @@
 """The ask path on a real Chroma index with fake embeddings (routing, refusals,
-follow-ups, bad input). Retrieval quality with the real model is in test_answer_quality."""
+follow-ups, bad input). Retrieval quality with the real model is in test_eval_gate."""
 
 from __future__ import annotations
 

@@ -21,6 +21,7 @@ import re
 import threading
 import zipfile
 from collections import Counter
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -162,7 +163,7 @@ _CONTENT_POS = {"名詞", "動詞", "形容詞", "形状詞"}
 GENERIC_WORDS = {
     "計画", "施策", "取組", "取り組み", "目標", "教える", "何", "ある", "する", "いる", "なる", "知る", "今", "市", "こと", "もの",
     "どう", "どこ", "いつ", "誰", "内容", "予定", "場合", "事", "方", "よう", "ため", "ん", "の", "やる", "思う", "言う", "できる",
-    "本当", "年度", "令和", "大分", "延岡", "大分市", "延岡市", "DX", "dx", "推進", "下さる", "くださる", "お", "ご", "聞く",
+    "本当", "為る", "出来る", "有る", "居る", "成る", "遣る", "年度", "令和", "大分", "延岡", "大分市", "延岡市", "DX", "dx", "推進", "下さる", "くださる", "お", "ご", "聞く",
 }
 
 
@@ -177,6 +178,13 @@ def content_words(text: str) -> list[str]:
         if len(norm) >= 2 and norm not in GENERIC_WORDS and norm.lower() not in GENERIC_WORDS and not norm.isdigit():
             words.append(norm)
     return list(dict.fromkeys(words))
+
+
+@lru_cache(maxsize=50_000)
+def sentence_forms(sentence: str) -> frozenset[str]:
+    """Normalized forms of one sentence, cached: answers compare question words
+    with the same sentences again and again (スマホ and スマートフォン match)."""
+    return frozenset(normalized_forms(sentence))
 
 
 def normalized_forms(text: str) -> set[str]:

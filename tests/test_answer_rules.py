@@ -1,0 +1,72 @@
+"""Pure answer-selection rules: which section line answers, which words count,
+when a KPI question asks for a target the plans never set."""
+
+from __future__ import annotations
+
+from assistant.extractive import Composer, _captions_only, heading_score, sentence_score
+from assistant.refusal import absent_counter
+from assistant.retrieve import Hit, MeasureHit
+from assistant.service import boost_literal
+from ingest.chunk import Chunk
+from ingest.records import PlanInfo
+
+
+def _chunk(cid: str, title: str, text: str, plan: str = "nobeoka", measure: str | None = None) -> Chunk:
+    return Chunk(cid, plan, measure, title, "section", text, f"【{title}】", section=cid)
+
+
+def test_heading_shares_the_asked_word():
+    assert heading_score("市民アンケート／4. 回答率", "回答率は？") > heading_score("市民アンケート／5. 回答方法について", "回答率は？")
+
+
+def test_when_questions_prefer_a_period_heading():
+    assert heading_score("市民アンケート 2. 調査期間", "いつ実施しましたか？") > heading_score("市民アンケート 1. 調査の対象", "いつ実施しましたか？")
+
+
+def test_normalized_forms_match_colloquial_words():
+    # こども / 手続 in the plan, 子供 / 手続き as the question's normalized words
+    assert sentence_score("こどもルームの受付を電子化する", ["子供", "受け付け"], []) == 6  # characters of the words found
+    assert sentence_score("各種手続をオンライン化する", ["手続き"], []) == 3
+    assert sentence_score("窓口を改善する", ["子供"], []) == 0
+
+
+def test_caption_only_chunks_answer_nothing():
+    assert _captions_only("【図5】全体の所有率\n【図6】年代別の所有率")
+    assert not _captions_only("【図5】全体の所有率\n全体のスマホ所有率は87%と高い。")
+
+
+def test_section_answer_skips_caption_only_chunk():
+    info = PlanInfo(id="nobeoka", city="延岡市", title="計画", source="x.txt", measure_label="重点方針")
+
+    class Plan:
+        def __init__(self):
+            self.info = info
+
+    composer = Composer({"nobeoka": Plan()})
+    captions = _chunk("s6", "市民アンケート／6. スマートフォンの所有率", "【図5】全体の所有率\n【図6】年代別の所有率")
+    analysis = _chunk("s8", "市民アンケート／8. 支援", "【図8】求める支援\n図5から全体のスマホ所有率は87%と高い数値である。")
+    text, cites = composer.section([captions, analysis], ["スマートフォン", "所有"], "スマートフォンの所有率は何％？")
+    assert "87%" in text and "【図8】" not in text and cites[0].title.endswith("支援")
+
+
+def test_absent_counter():
+    evidence = "協力を得る医療機関数 【12医療機関】\nダウンロード件数 76,000件"
+    assert absent_counter("のべおかCOINの加盟店は何店舗まで増やすの？", evidence) == "店舗"
+    assert absent_counter("参加協力を得る医療機関は何機関？", evidence) is None
+    assert absent_counter("ダウンロードは何件？", evidence) is None
+    assert absent_counter("目標は何人？", "受講者 500名以上") is None  # 人 and 名 count people alike
+    assert absent_counter("目標はどれくらい？", evidence) is None
+
+
+def _hit(plan, measure, score, text):
+    hit = MeasureHit(plan, measure, "", score)
+    hit.hits = [Hit(_chunk(f"{plan}{measure}", "t", text, plan, measure), score)]
+    return hit
+
+
+def test_literal_boost_only_for_distinctive_words():
+    ranked = [_hit("n", "1", 1.0, "スマートフォン教室"), _hit("n", "2", 0.9, "のべおかCOINの加盟店")]
+    assert [h.measure for h in boost_literal(ranked, "のべおかCOINって何？")] == ["2", "1"]
+    many = [_hit("n", str(i), 1.0 - i / 100, "スマートフォン") for i in range(5)] + [_hit("n", "9", 0.5, "別の話")]
+    before = [h.measure for h in many]
+    assert [h.measure for h in boost_literal(many, "スマートフォンの話")] == before  # in every candidate: no boost
