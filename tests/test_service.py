@@ -107,3 +107,15 @@ def test_metric_the_plans_never_mention_is_refused(fake_assistant):
 
 def test_rate_of_change_is_not_refused(fake_assistant):
     assert not fake_assistant.ask("延岡市の窓口待ち時間の短縮率の目標は？").refused
+
+
+def test_two_fields_asked_together(fake_assistant):
+    answer = fake_assistant.ask("施策No.31の担当と達成見込み年度は？")
+    assert "2027年度" in answer.text and "教育センター" in answer.text
+    assert {c.field for c in answer.citations} >= {"final_goal", "action"}
+
+
+def test_counter_the_plan_never_uses_is_refused(fake_assistant):
+    answer = fake_assistant.ask("施策No.3のアプリは2026年度に何店舗で使える目標？")
+    assert answer.refused and "店舗" in answer.text
+    assert not fake_assistant.ask("施策No.3のダウンロードは2026年度に何件が目標？").refused
