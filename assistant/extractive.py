@@ -197,7 +197,7 @@ class Composer:
         hints = question_hints(question)
         ranked = {c.id: i for i, c in enumerate(candidates)}
         chunk = max(candidates, key=lambda c: (sentence_score(c.embed_text, terms, hints) + 4 * heading_score(c.title, question)
-                                               - 0.5 * min(ranked[c.id], 6) - (100 if _captions_only(c.text) else 0),
+                                               - 0.25 * min(ranked[c.id], 6) - (100 if _captions_only(c.text) else 0),
                                                -ranked[c.id]))
         lines = [ln.strip() for ln in re.split(r"\n|(?<=。)", chunk.text) if ln.strip()]
         lines = [ln for ln in lines if not _CAPTION.fullmatch(ln)] or lines
@@ -207,8 +207,23 @@ class Composer:
         info = self.plans[chunk.plan].info
         where = "用語解説" if chunk.field == "glossary" else chunk.title
         text = f"{info.city}の計画（{where}）には次のように書かれています。\n{body}"
-        cite = Citation(chunk.plan, None, chunk.title, chunk.field, _quote(body), f"{info.city} {where}")
-        return text, [cite]
+        cites = [Citation(chunk.plan, None, chunk.title, chunk.field, _quote(body), f"{info.city} {where}")]
+        # 「何人に送って回収率は？」 asks two kinds of fact: a kind the chosen part lacks
+        # is taken from the best other part that has it.
+        for hint in hints:
+            if hint.search(body):
+                continue
+            other = next((c for c in sorted(candidates, key=lambda c: ranked[c.id])
+                          if c is not chunk and c.title != chunk.title and hint.search(c.text)
+                          and sentence_score(c.embed_text, terms, []) > 0), None)
+            if other is None:
+                continue
+            line = max((ln.strip() for ln in re.split(r"\n|(?<=。)", other.text) if hint.search(ln)),
+                       key=lambda ln: sentence_score(ln, terms, hints))
+            text += f"\n（{other.title}）{line}"
+            cites.append(Citation(other.plan, None, other.title, other.field, _quote(line), f"{info.city} {other.title}"))
+            body += line
+        return text, cites
 
 
 _FIELD_INTENTS = ("kpi", "final_goal", "department")
@@ -218,7 +233,8 @@ QUESTION_HINTS: list[tuple[re.Pattern[str], re.Pattern[str]]] = [
     (re.compile(r"(いつ|何年|何月|時期|期間|期限)"), re.compile(r"(\d+年|\d+月|\d+日|年度|期間)")),
     (re.compile(r"(どこの課|何課|担当|部署|どこが|事務局|所管)"), re.compile(r"[一-龥ァ-ヶ]+(課|部|室|局|センター)")),
     (re.compile(r"(何%|何％|率|割合|何割)"), re.compile(r"(\d+(\.\d+)?\s*[%％]|\d割)")),
-    (re.compile(r"(何件|何人|何名|何回|いくつ|数は|どのくらい|どれくらい|どれだけ)"), re.compile(r"\d")),
+    (re.compile(r"(何人|何名)"), re.compile(r"\d[\d,]*\s*(人|名)")),
+    (re.compile(r"(何件|何回|いくつ|数は|どのくらい|どれくらい|どれだけ)"), re.compile(r"\d")),
 ]
 
 
@@ -251,6 +267,7 @@ def heading_score(title: str, question: str) -> int:
     (「回答率は？」→「4. 回答率」, 「いつ実施」→「2. 実施期間」)."""
     head = title.rsplit("／", 1)[-1]
     grams = {run[i:i + 2] for run in _JA_RUN.findall(question) for i in range(len(run) - 1)}
+    grams = {g for g in grams if re.search(r"[一-龥ァ-ヶ]", g)}  # 「って」 matches every heading with 知って
     return sum(1 for g in grams - _GENERIC_BIGRAMS if g in head) + sum(1 for h in question_hints(question) if h.search(head))
 
 

@@ -9,7 +9,7 @@ import numpy as np
 
 from assistant.query import Query
 from ingest.chunk import Chunk
-from vectorstore.keyword import tokenize
+from vectorstore.keyword import content_words, expand_words, tokenize
 from vectorstore.snapshot import Snapshot
 
 RRF_K = 60
@@ -84,7 +84,11 @@ class Retriever:
         return out
 
     def keyword(self, text: str, plans: list[str], k: int = POOL) -> list[tuple[int, float]]:
-        return self.snapshot.keyword.top(tokenize(text), k, self._allowed(plans))
+        terms = tokenize(text)
+        extra = [w for w in expand_words(content_words(text)) if w not in text]
+        if extra:  # the plan's words for everyday ones (先生 → 教員), as whole words only
+            terms += [t for t in tokenize(" ".join(extra)) if t.startswith("w:")]
+        return self.snapshot.keyword.top(terms, k, self._allowed(plans))
 
     def search(self, query: Query, text: str | None = None) -> RetrievalResult:
         text = text or query.text

@@ -22,7 +22,7 @@ from assistant.retrieve import MeasureHit, Retriever
 from assistant.settings import Settings
 from assistant.types import Answer, Citation, InvalidQuestion, Retrieved
 from ingest.records import Measure, PlanInfo
-from vectorstore.keyword import content_words, tokenize
+from vectorstore.keyword import content_words, expand_words, tokenize
 from vectorstore.snapshot import Snapshot, load_snapshot
 from vectorstore.store import CURRENT
 
@@ -127,9 +127,10 @@ class Assistant:
         missing_metric = absent_metric(query.text, self._corpus) if query.intent == "kpi" else None
         if missing_metric:
             return self._refuse(query, f"{REFUSAL_HEAD}（「{missing_metric}」は計画に出てきません）", ranked)
-        counter = absent_counter(query.text, self._whole_text(targets[:2])) if query.intent == "kpi" else None
+        on_measures = bool(targets) and targets[0].measure is not None and query.intent != "survey"
+        counter = absent_counter(query.text, self._whole_text(targets[:2])) if on_measures else None
         if counter:
-            return self._refuse(query, f"{REFUSAL_HEAD}（{counter}の数で示した目標は計画に書かれていません）", ranked)
+            return self._refuse(query, f"{REFUSAL_HEAD}（{counter}の数で示した値は計画に書かれていません）", ranked)
         kind = absent_kind(query.text, evidence)
         if kind.refuse:
             return self._refuse(query, f"{REFUSAL_HEAD}（{kind.reason}は計画に書かれていません）", ranked)
@@ -262,10 +263,15 @@ class Assistant:
         ranked_all = ranked_all or targets
         parts: list[str] = []
         citations: list[Citation] = []
-        terms = content_words(query.text)
+        terms = expand_words(content_words(query.text))
         term = self._glossary_term(query) if query.intent == "glossary" else None
         if term is not None:
             text, cites = composer.glossary(term)
+            used = self._term_in_measures(term, ranked_all)
+            if used is not None:
+                measure, chunk, sentence = used
+                text += f"\nこの語は{composer.name(measure)}に出てきます: 「{sentence}」"
+                cites.append(composer.cite(measure, chunk.field, sentence))
             return Answer(query.raw, text, cites, intent=query.intent, notice=self._notice(query))
         drafts = []
         for target in targets:
@@ -291,6 +297,21 @@ class Assistant:
             return Answer(query.raw, "\n\n".join(parts) or REFUSAL_HEAD, [], refused=True, intent=query.intent)
         return Answer(query.raw, "\n\n".join(parts), _dedupe(citations), intent=query.intent,
                       notice=self._notice(query))
+
+    def _term_in_measures(self, term, ranked: list[MeasureHit]):
+        """The best-ranked measure of the term's plan whose text uses the glossary term,
+        with the sentence that does (so 「EBPMって何？」 also says where the plan uses it)."""
+        name = re.split(r"[（(]", term.term)[0].strip()
+        for hit in ranked:
+            if hit.plan != term.plan or hit.measure is None:
+                continue
+            for chunk in self._measure_chunks.get((hit.plan, hit.measure), []):
+                for sentence in re.split(r"(?<=。)|\n", chunk.text):
+                    if name and name in sentence and len(sentence.strip()) >= 8:
+                        measure = self.measure(hit.plan, int(hit.measure))
+                        if measure is not None:
+                            return measure, chunk, sentence.strip(" ・")[:160]
+        return None
 
     def _glossary_term(self, query: Query):
         """The glossary entry the question names (longest match), if any."""
@@ -348,7 +369,7 @@ class Assistant:
         return out
 
 
-_QUOTED = re.compile(r"[「『\"]([^」』\"]{2,30})[」』\"]|([A-Za-z][A-Za-z0-9\-]{2,}|[ァ-ヶー]{4,}[ァ-ヶー]*)")
+_QUOTED = re.compile(r"[「『\"]([^」』\"]{2,30})[」』\"]|([A-Za-z][A-Za-z0-9\-]{2,})")
 LITERAL_BOOST = 1.5
 LITERAL_MAX_GROUPS = 3
 

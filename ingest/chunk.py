@@ -112,8 +112,10 @@ def format_action(action: Action) -> str:
 
 def format_kpi(kpi: KPI) -> str:
     text = kpi.text
-    if kpi.baseline or kpi.target:
-        text += f"（現状値 {kpi.baseline or '—'} → 目標値 {kpi.target or '—'}）"
+    if kpi.target:
+        text += f"（現状値 {kpi.baseline or '—'} → 目標値 {kpi.target}）"
+    elif kpi.baseline:
+        text += f"（現状値 {kpi.baseline}）"
     elif kpi.targets and not all(t in text for t in kpi.targets):
         text += f"【{'・'.join(kpi.targets)}】"
     return text

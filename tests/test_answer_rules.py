@@ -70,3 +70,25 @@ def test_literal_boost_only_for_distinctive_words():
     many = [_hit("n", str(i), 1.0 - i / 100, "スマートフォン") for i in range(5)] + [_hit("n", "9", 0.5, "別の話")]
     before = [h.measure for h in many]
     assert [h.measure for h in boost_literal(many, "スマートフォンの話")] == before  # in every candidate: no boost
+
+
+def test_everyday_words_widen_to_plan_words():
+    from vectorstore.keyword import content_words, expand_words
+
+    words = expand_words(content_words("学校の先生はタブレットを使いこなせてる？"))
+    assert {"教員", "教職員", "利用"} <= set(words)
+    assert expand_words(["橋梁"]) == ["橋梁"]  # plan words stay as they are
+
+
+def test_a_second_kind_of_fact_comes_from_another_part():
+    info = PlanInfo(id="oita", city="大分市", title="計画", source="x.txt")
+
+    class Plan:
+        def __init__(self):
+            self.info = info
+
+    composer = Composer({"oita": Plan()})
+    target = _chunk("s1", "市民アンケート 1. 調査の対象", "本市に居住する市民の中から4,000人を無作為抽出", plan="oita")
+    status = _chunk("s3", "市民アンケート 3. 回答状況", "郵送回答1,273件 有効回収率 36.3%", plan="oita")
+    text, cites = composer.section([target, status], ["アンケート", "回収"], "アンケートは何人に送って回収率は？")
+    assert "4,000人" in text and "36.3%" in text and len(cites) == 2

@@ -94,6 +94,15 @@ def test_no3_kpi_2026(plan: ParsedPlan) -> None:
     assert measure(plan, 1).kpis[0].baseline is None  # no 現状値 in the source
 
 
+def test_baseline_without_a_numeric_target(plan: ParsedPlan) -> None:
+    # No.28's KPI is 「…割合が全国平均以上」; the background's 21% is still its 現状値.
+    kpi = measure(plan, 28).kpis[0]
+    assert kpi.baseline == "21%（全国平均 26.9%）：令和5年度末" and kpi.target is None
+    # A note about another quantity (naana アクセス数) is not pinned on 「サイト改修を実施」.
+    naana = next(m for m in plan.measures if "naana" in m.overview)
+    assert [k.baseline for k in naana.kpis if not k.targets] == [None]
+
+
 def test_no18_departments_and_kpi(plan: ParsedPlan) -> None:
     m = measure(plan, 18)
     assert "土木管理課" in m.actions[0].departments

@@ -60,6 +60,9 @@ def test_plan_scoping():
         ("市民アンケートの回答率は？", "survey"),
         ("最終的な目標はいつまでに達成？", "final_goal"),
         ("電子母子手帳でできるようになることは？", "what"),  # 「ことは」 is not 「とは」
+        ("スマホを持ってる人ってどれくらいいるの？", "survey"),  # residents now: survey figures
+        ("スマホに不安がある人の割合の目標はどれくらい？", "kpi"),  # a target: KPI
+        ("アンケートは何人に配って何人が答えたの？", "survey"),  # 「って何人」 is not 「って何」
     ],
 )
 def test_intents(question, intent):

@@ -119,3 +119,10 @@ def test_counter_the_plan_never_uses_is_refused(fake_assistant):
     answer = fake_assistant.ask("施策No.3のアプリは2026年度に何店舗で使える目標？")
     assert answer.refused and "店舗" in answer.text
     assert not fake_assistant.ask("施策No.3のダウンロードは2026年度に何件が目標？").refused
+
+
+def test_glossary_answer_also_cites_the_measure_using_the_term(fake_assistant):
+    answer = fake_assistant.ask("延岡市の計画にあるEBPMってなに？")
+    assert "用語解説" in answer.text and "証拠に基づく" in answer.text
+    assert any(c.plan == "nobeoka" and c.measure for c in answer.citations)
+    assert any(c.field == "glossary" for c in answer.citations)

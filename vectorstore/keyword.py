@@ -187,5 +187,27 @@ def sentence_forms(sentence: str) -> frozenset[str]:
     return frozenset(normalized_forms(sentence))
 
 
+_EVERYDAY_FILE = Path(__file__).with_name("everyday_words.tsv")
+
+
+@lru_cache(maxsize=1)
+def everyday_words() -> dict[str, tuple[str, ...]]:
+    """Everyday word (normalized) → the plan's words for it, read once from the data file."""
+    table: dict[str, tuple[str, ...]] = {}
+    for line in _EVERYDAY_FILE.read_text(encoding="utf-8").splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        key, _, words = line.partition("\t")
+        for form in content_words(key) or [key]:
+            table[form] = tuple(dict.fromkeys(table.get(form, ()) + tuple(words.split())))
+    return table
+
+
+def expand_words(words: list[str]) -> list[str]:
+    """The words plus the plan's words for the everyday ones (先生 → 教員, 教職員)."""
+    table = everyday_words()
+    return list(dict.fromkeys(words + [w for word in words for w in table.get(word, ())]))
+
+
 def normalized_forms(text: str) -> set[str]:
     return {m.normalized_form() for m in _tokenizer().tokenize(text[:20000])}

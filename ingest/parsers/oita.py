@@ -213,15 +213,25 @@ def _action(m: re.Match[str]) -> Action:
     return Action(text=text, period=period, years=year_range(period), departments=departments)
 
 
-def _kpi(year: int, cells: list[str], baseline: str | None) -> KPI:
-    """KPI with its bracketed values; baseline/target only as a pair (chunks print both)."""
+def _kpi(year: int, cells: list[str], baseline: str | None, metric: str = "") -> KPI:
+    """KPI with its bracketed values and the 現状値 the background states."""
     text = _tidy("\n".join(cells))
     targets = [re.split(r"[/／]", b)[0].strip() for b in _BRACKET.findall(text) if re.search(r"\d", b)]
     label = f"{year}(令和{year - 2018})年度"
     kpi = KPI(text=text, year=year, year_label=label, targets=targets)
     if baseline and targets:
         kpi.baseline, kpi.target = baseline, "、".join(targets)
+    elif baseline and metric and metric in text:
+        kpi.baseline = baseline  # 「…割合が全国平均以上」: no number, but the 現状値 answers 「今は？」
     return kpi
+
+
+def _baseline_metric(background: str) -> str:
+    """What the background note measures: the words before its value (「…の割合 21%…」→「割合」)."""
+    m = _BASELINE.search(background)
+    name = re.split(r"\s\d", one_line(m.group(1)))[0] if m else ""
+    tail = re.search(r"[一-龥ァ-ヶー]+$", name)
+    return tail.group(0) if tail else ""
 
 
 def _baseline(background: str) -> str | None:
@@ -293,7 +303,7 @@ def _measure(block: _Block, info: PlanInfo) -> Measure:
         overview=overview,
         background=background,
         actions=actions,
-        kpis=[_kpi(y, fields[f"kpi:{y}"], baseline) for y in years],
+        kpis=[_kpi(y, fields[f"kpi:{y}"], baseline, _baseline_metric(background)) for y in years],
         final_goal=goal,
         visions=visions,
         notes=notes,
