@@ -16,7 +16,7 @@ from dataclasses import dataclass
 ABSENT_KINDS: list[tuple[str, re.Pattern[str], re.Pattern[str] | None]] = [
     ("予算・費用の額", re.compile(r"(予算|事業費|財源|(費用|金額|コスト|お金)(は|って|が)?(いくら|どのくらい|どれくらい|何円)|いくら|何円)"),
      re.compile(r"\d[\d,]*\s*(千|万|億)?円")),
-    ("人名", re.compile(r"((市長|副市長|課長|部長|担当者|責任者|委員長|代表者)(の)?(名前|氏名)|(市長|副市長|課長|部長|担当者|責任者)(は|って)(誰|だれ)|氏名)"), None),
+    ("人名", re.compile(r"((市長|課長|部長|局長|担当者|責任者|委員長|代表者|CIO|CDO|CEO)[^。？?]{0,12}(名前|氏名|誰|だれ)|氏名)"), None),
     ("連絡先", re.compile(r"(電話番号|メールアドレス|連絡先|住所|URL|ホームページのアドレス)"),
      re.compile(r"(\d{2,4}-\d{2,4}-\d{3,4}|@|https?://)")),
     ("事業者名", re.compile(r"(ベンダー|委託先|委託業者|請負業者|業者名|事業者名|会社名|どこの会社|メーカー)"), None),
@@ -99,3 +99,32 @@ def absent_counter(question: str, evidence: str) -> str | None:
     forms = _COUNTERS[m.group(1)]
     number = r"\d[\d,.]*\s*[一-龥ァ-ヶー]{0,4}?(?:" + "|".join(forms) + ")"  # 12医療機関
     return None if re.search(number, evidence) else m.group(1)
+
+
+# Words that say how, not what (ネットで, 予定, サービス): they never make a topic.
+_NOT_TOPICS = {
+    "ネット", "インターネット", "スマホ", "スマートフォン", "オンライン", "アプリ", "サービス", "デジタル", "予定",
+    "手続き", "手続", "システム", "電子", "導入", "利用", "仕組み", "市役所", "役所", "市民", "計画", "施策", "取組",
+    "対策", "情報", "目標", "予算", "年度", "名前", "誰", "用語集", "用語", "説明", "意味", "内容", "状況",
+}
+
+
+def absent_topic(question: str, corpus: str, vocabulary) -> list[str]:
+    """The question's topic nouns when none of them occurs anywhere in the plans
+    (「図書館の本をネットで予約」→ 図書館, 予約); empty when any does, or when it names
+    a Latin term the plans use (EBPM)."""
+    from vectorstore.keyword import GENERIC_WORDS, compound_nouns, expand_words
+
+    if any(w in corpus for w in re.findall(r"[A-Za-z][A-Za-z0-9\-]+", question)):
+        return []
+    nouns = [(s, n) for s, n in compound_nouns(question)
+             if len(s) >= 2 and s not in _NOT_TOPICS and n not in _NOT_TOPICS and n not in GENERIC_WORDS]
+    if not nouns:
+        return []
+
+    def present(surface: str, form: str) -> bool:
+        words = expand_words([surface, form])
+        return any(w in corpus or f"w:{w}" in vocabulary for w in words)
+
+    absent = [s for s, n in nouns if not present(s, n)]
+    return absent if len(absent) == len(nouns) else []

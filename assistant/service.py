@@ -17,7 +17,7 @@ from assistant.conversation import Conversation
 from assistant.extractive import Composer
 from assistant.guard import clean_question
 from assistant.query import Query, analyse
-from assistant.refusal import absent_counter, absent_kind, absent_metric, no_overlap, unknown_places, weak_evidence
+from assistant.refusal import absent_counter, absent_kind, absent_topic, absent_metric, no_overlap, unknown_places, weak_evidence
 from assistant.retrieve import MeasureHit, Retriever
 from assistant.settings import Settings
 from assistant.types import Answer, Citation, InvalidQuestion, Retrieved
@@ -131,6 +131,9 @@ class Assistant:
         counter = absent_counter(query.text, self._whole_text(targets[:2])) if on_measures else None
         if counter:
             return self._refuse(query, f"{REFUSAL_HEAD}（{counter}の数で示した値は計画に書かれていません）", ranked)
+        topic = absent_topic(query.text, self._corpus, self.snapshot.keyword.vocab) if not query.measures else []
+        if topic and max_dense < STRONG_DENSE:
+            return self._refuse(query, f"{REFUSAL_HEAD}（{'・'.join(topic)}についての記載は計画にありません）", ranked)
         kind = absent_kind(query.text, evidence)
         if kind.refuse:
             return self._refuse(query, f"{REFUSAL_HEAD}（{kind.reason}は計画に書かれていません）", ranked)

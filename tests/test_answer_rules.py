@@ -92,3 +92,38 @@ def test_a_second_kind_of_fact_comes_from_another_part():
     status = _chunk("s3", "市民アンケート 3. 回答状況", "郵送回答1,273件 有効回収率 36.3%", plan="oita")
     text, cites = composer.section([target, status], ["アンケート", "回収"], "アンケートは何人に送って回収率は？")
     assert "4,000人" in text and "36.3%" in text and len(cites) == 2
+
+
+PLAN_TEXT = "図書の貸出ではなく、有害鳥獣対策にドローンを使う。税の納付をスマートフォンで。EBPMを進める。"
+
+
+def _vocab(text: str) -> dict[str, int]:
+    from vectorstore.keyword import tokenize
+
+    return {t: i for i, t in enumerate(tokenize(text))}
+
+
+def test_absent_topic_when_no_topic_word_is_in_the_plans():
+    from assistant.refusal import absent_topic
+
+    vocab = _vocab(PLAN_TEXT)
+    assert absent_topic("選挙の投票がネットでできるようになる予定は？", PLAN_TEXT, vocab) == ["選挙", "投票"]
+    assert absent_topic("ふるさと納税をスマホで手続きできる？", PLAN_TEXT, vocab) == ["ふるさと納税"]
+
+
+def test_a_known_topic_or_its_everyday_word_keeps_the_question():
+    from assistant.refusal import absent_topic
+
+    vocab = _vocab(PLAN_TEXT)
+    assert absent_topic("イノシシの被害にデジタルで対策するの？", PLAN_TEXT, vocab) == []  # イノシシ → 鳥獣
+    assert absent_topic("税金をスマホで払える？", PLAN_TEXT, vocab) == []  # 税金 → 税
+    assert absent_topic("EBPMってどう説明されてる？", PLAN_TEXT, vocab) == []  # a Latin term the plan uses
+    assert absent_topic("ネットでできる予定は？", PLAN_TEXT, vocab) == []  # no topic at all
+
+
+def test_person_names_are_not_in_the_plans():
+    from assistant.refusal import absent_kind
+
+    assert absent_kind("DXを統括する副市長（CIO）は誰？名前を教えて", "").refuse
+    assert absent_kind("延岡市長は誰ですか？", "").refuse
+    assert not absent_kind("重点方針1の名前は？", "").refuse

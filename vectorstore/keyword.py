@@ -47,6 +47,27 @@ def _tokenizer():
     return tok
 
 
+def _compound_tokenizer():
+    tok = getattr(_local, "compound", None)
+    if tok is None:
+        from sudachipy import Dictionary, SplitMode
+
+        tok = Dictionary(dict="core").tokenizer(mode=SplitMode.C)
+        _local.compound = tok
+    return tok
+
+
+def compound_nouns(text: str) -> list[tuple[str, str]]:
+    """Japanese nouns as whole compounds (mode C: ふるさと納税, 電子図書館), with their
+    normalized forms."""
+    out = []
+    for m in _compound_tokenizer().tokenize(text[:2000]):
+        pos = m.part_of_speech()
+        if pos[0] == "名詞" and pos[1] in ("普通名詞", "固有名詞") and re.search(r"[\u3040-\u30ff\u3400-\u9fff]", m.surface()):
+            out.append((m.surface(), m.normalized_form()))
+    return out
+
+
 def tokenizer_signature() -> str:
     """What the saved terms depend on: this code's version, the dictionary, the stop words."""
     from importlib.metadata import PackageNotFoundError, version
@@ -198,7 +219,7 @@ def everyday_words() -> dict[str, tuple[str, ...]]:
         if not line.strip() or line.startswith("#"):
             continue
         key, _, words = line.partition("\t")
-        for form in content_words(key) or [key]:
+        for form in dict.fromkeys([key] + content_words(key)):
             table[form] = tuple(dict.fromkeys(table.get(form, ()) + tuple(words.split())))
     return table
 
