@@ -1,4 +1,4 @@
-"""Quality gate: the real assistant over the full golden set must stay above the floors.
+"""Quality gate: the real assistant over the golden set and the held-out set must stay above the floors.
 
 Needs the embedding model and a built index (``planqa ingest``); CI has both.
 Writes ``test-artifacts/eval-metrics.json`` and ``test-artifacts/eval-gate-report.md``.
@@ -20,51 +20,56 @@ pytestmark = pytest.mark.model
 
 ARTIFACTS = PROJECT_ROOT / "test-artifacts"
 
-# Floors ~0.03 below the latest measured values (2026-11-22, extractive backend, hybrid
-# retrieval, 179 items: pass 0.905, citation recall 0.924 / precision 0.887, facts 0.893,
-# refusal 1.000, false refusal 0.000, recall@1 0.903, recall@5 0.993).
+HELDOUT_DIR = PROJECT_ROOT / "tests" / "heldout"
+
+# Floors ~0.03 below the latest measured values (2026-11-22, extractive backend, hybrid retrieval).
+#   golden (179 items): pass 0.950, citation recall 0.965 / precision 0.921, facts 0.955,
+#     refusal 1.000, false refusal 0.000, recall@1 0.924, recall@5 0.993.
+#   heldout (200 items in tests/heldout, written without the engine in view; some of its
+#     misses were then fixed, see README): pass 0.940, recall 0.958 / precision 0.920,
+#     facts 0.938, refusal 0.958, false refusal 0.000, recall@1 0.899, recall@5 1.000.
 # Raise as quality rises; never lower to pass.
-MIN_PASS_RATE = 0.87
-MIN_CITATION_RECALL = 0.90
-MIN_CITATION_PRECISION = 0.86
-MIN_MUST_INCLUDE_ACCURACY = 0.86
-MIN_REFUSAL_ACCURACY = 0.93
+FLOORS = {
+    "golden": {
+        "pass_rate": 0.92, "citation_recall": 0.935, "citation_precision": 0.89, "must_include_accuracy": 0.92,
+        "refusal_accuracy": 0.95, "retrieval_recall_at_1": 0.89, "retrieval_recall_at_5": 0.97,
+    },
+    "heldout": {
+        "pass_rate": 0.91, "citation_recall": 0.93, "citation_precision": 0.89, "must_include_accuracy": 0.91,
+        "refusal_accuracy": 0.93, "retrieval_recall_at_1": 0.87, "retrieval_recall_at_5": 0.97,
+    },
+}
 MAX_FALSE_REFUSAL_RATE = 0.03
-MIN_RECALL_AT_1 = 0.88
-MIN_RECALL_AT_5 = 0.97
 
 
-@pytest.fixture(scope="module")
-def result(real_assistant) -> dict:
-    """One run of the full golden set; ``real_assistant`` (conftest) skips without an index or model."""
-    items = load_golden(default_golden_files())
+def _files(name: str):
+    return default_golden_files() if name == "golden" else sorted(HELDOUT_DIR.glob("*.jsonl"))
+
+
+@pytest.fixture(scope="module", params=sorted(FLOORS))
+def result(request, real_assistant) -> dict:
+    """One run of a whole set; ``real_assistant`` (conftest) skips without an index or model."""
+    name = request.param
+    items = load_golden(_files(name))
     result = run_eval(real_assistant, items)
+    result["set"] = name
     ARTIFACTS.mkdir(exist_ok=True)
-    (ARTIFACTS / "eval-metrics.json").write_text(
+    suffix = "" if name == "golden" else f"-{name}"
+    (ARTIFACTS / f"eval-metrics{suffix}.json").write_text(
         json.dumps(result["metrics"], ensure_ascii=False, indent=2), encoding="utf-8"
     )
-    (ARTIFACTS / "eval-gate-report.md").write_text(render_report(result), encoding="utf-8")
-    print(json.dumps(result["metrics"]["overall"], ensure_ascii=False, indent=2))
+    (ARTIFACTS / f"eval-gate-report{suffix}.md").write_text(render_report(result), encoding="utf-8")
+    print(name, json.dumps(result["metrics"]["overall"], ensure_ascii=False, indent=2))
     return result
 
 
-@pytest.mark.parametrize(
-    ("key", "floor"),
-    [
-        ("pass_rate", MIN_PASS_RATE),
-        ("citation_recall", MIN_CITATION_RECALL),
-        ("citation_precision", MIN_CITATION_PRECISION),
-        ("must_include_accuracy", MIN_MUST_INCLUDE_ACCURACY),
-        ("refusal_accuracy", MIN_REFUSAL_ACCURACY),
-        ("retrieval_recall_at_1", MIN_RECALL_AT_1),
-        ("retrieval_recall_at_5", MIN_RECALL_AT_5),
-    ],
-)
-def test_metric_floor(result: dict, key: str, floor: float) -> None:
+@pytest.mark.parametrize("key", sorted(FLOORS["golden"]))
+def test_metric_floor(result: dict, key: str) -> None:
+    floor = FLOORS[result["set"]][key]
     value = result["metrics"]["overall"][key]
     assert value is not None, f"{key} が計算できません"
     assert value >= floor, (
-        f"{key} = {value:.3f} が下限 {floor:.3f} を下回りました（{ARTIFACTS / 'eval-gate-report.md'} を参照）"
+        f"{result['set']}: {key} = {value:.3f} が下限 {floor:.3f} を下回りました（{ARTIFACTS} の eval-gate-report を参照）"
     )
 
 

@@ -16,6 +16,8 @@ from assistant.evaluate.score import load_golden
 ROOT = Path(__file__).resolve().parents[1]
 GOLDEN_DIR = ROOT / "tests" / "golden"
 GOLDEN_FILES = sorted(GOLDEN_DIR.glob("*.jsonl"))
+# Held-out sets (tests/heldout, written without the engine in view): same item checks.
+HELDOUT_FILES = sorted((ROOT / "tests" / "heldout").glob("*.jsonl"))
 PLAN_FILES = {
     "oita": ROOT / "data" / "plans" / "oita-dx-action-plan-2025-2026.txt",
     "nobeoka": ROOT / "data" / "plans" / "nobeoka-dx-plan-r8-r12.txt",
@@ -85,16 +87,17 @@ def plan_texts() -> dict[str, str]:
     return texts
 
 
-def _raw_items() -> list[tuple[str, int, dict]]:
+def _raw_items(files: list[Path]) -> list[tuple[str, int, dict]]:
     rows = []
-    for path in GOLDEN_FILES:
+    for path in files:
         for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
             if line.strip():
                 rows.append((path.name, lineno, json.loads(line)))
     return rows
 
 
-ITEMS = _raw_items()
+ITEMS = _raw_items(GOLDEN_FILES)
+ALL_ITEMS = ITEMS + _raw_items(HELDOUT_FILES)
 
 
 def _item_id(row: tuple[str, int, dict]) -> str:
@@ -120,12 +123,12 @@ def test_loads_with_load_golden_and_count():
 
 
 def test_ids_unique():
-    counts = Counter(item["id"] for _, _, item in ITEMS)
+    counts = Counter(item["id"] for _, _, item in ALL_ITEMS)
     duplicated = [key for key, count in counts.items() if count > 1]
     assert not duplicated, f"重複した id: {duplicated}"
 
 
-@pytest.mark.parametrize("row", ITEMS, ids=_item_id)
+@pytest.mark.parametrize("row", ALL_ITEMS, ids=_item_id)
 def test_schema(row):
     file_name, lineno, item = row
     where = f"{file_name}:{lineno}"
@@ -142,7 +145,7 @@ def test_schema(row):
         assert len(set(item[key])) == len(item[key]), f"{where}: {key} に重複があります"
 
 
-@pytest.mark.parametrize("row", ITEMS, ids=_item_id)
+@pytest.mark.parametrize("row", ALL_ITEMS, ids=_item_id)
 def test_expected_measures_format_and_range(row):
     _, _, item = row
     for key in item["expected_measures"]:
@@ -154,7 +157,7 @@ def test_expected_measures_format_and_range(row):
             assert plan == item["plan"], f"{item['id']}: plan と施策の市が一致しません {key}"
 
 
-@pytest.mark.parametrize("row", ITEMS, ids=_item_id)
+@pytest.mark.parametrize("row", ALL_ITEMS, ids=_item_id)
 def test_answerable_consistency(row):
     _, _, item = row
     if item["type"] == "unanswerable":
@@ -175,7 +178,7 @@ def test_answerable_consistency(row):
 # --------------------------------------------------------------------------- facts against the plans
 
 
-@pytest.mark.parametrize("row", ITEMS, ids=_item_id)
+@pytest.mark.parametrize("row", ALL_ITEMS, ids=_item_id)
 def test_must_include_in_plan_text(row, plan_texts):
     _, _, item = row
     text = _text_for(item, plan_texts)
@@ -183,7 +186,7 @@ def test_must_include_in_plan_text(row, plan_texts):
     assert not missing, f"{item['id']}: 計画本文に見つからない事実 {missing}"
 
 
-@pytest.mark.parametrize("row", ITEMS, ids=_item_id)
+@pytest.mark.parametrize("row", ALL_ITEMS, ids=_item_id)
 def test_source_quote_in_plan_text(row, plan_texts):
     _, _, item = row
     quote = item["source_quote"]
@@ -193,7 +196,7 @@ def test_source_quote_in_plan_text(row, plan_texts):
     assert collapse(clean(quote)) in text, f"{item['id']}: source_quote が本文にありません: {quote}"
 
 
-@pytest.mark.parametrize("row", ITEMS, ids=_item_id)
+@pytest.mark.parametrize("row", ALL_ITEMS, ids=_item_id)
 def test_quote_supports_numeric_facts(row):
     """A number in must_include should be backed by the quoted passage when the quote names it."""
     _, _, item = row
