@@ -251,7 +251,7 @@ def sentence_score(sentence: str, terms: list[str], hints: list[re.Pattern[str]]
 
 
 _JA_RUN = re.compile(r"[\u3040-\u30ff\u3400-\u9fffー々]+")
-_GENERIC_BIGRAMS = {"延岡", "大分", "計画", "施策", "市民", "アン", "ンケ", "ケー", "ート"}
+_GENERIC_BIGRAMS = {"延岡", "岡市", "大分", "分市", "計画", "推進", "進計", "施策", "市民", "アン", "ンケ", "ケー", "ート"}
 
 
 _CAPTION = re.compile(r"^\s*【(図|表)\d*】.*$", re.M)
@@ -268,7 +268,9 @@ def heading_score(title: str, question: str) -> int:
     head = title.rsplit("／", 1)[-1]
     grams = {run[i:i + 2] for run in _JA_RUN.findall(question) for i in range(len(run) - 1)}
     grams = {g for g in grams if re.search(r"[一-龥ァ-ヶ]", g)}  # 「って」 matches every heading with 知って
-    return sum(1 for g in grams - _GENERIC_BIGRAMS if g in head) + sum(1 for h in question_hints(question) if h.search(head))
+    latin = sum(2 for w in set(re.findall(r"[A-Za-z]{2,}", question)) if w.upper() not in ("DX", "NO") and w in head)
+    return (sum(1 for g in grams - _GENERIC_BIGRAMS if g in head) + latin
+            + sum(1 for h in question_hints(question) if h.search(head)))
 
 
 def _action_line(action) -> str:

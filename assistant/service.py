@@ -133,7 +133,7 @@ class Assistant:
             return self._refuse(query, f"{REFUSAL_HEAD}（{counter}の数で示した値は計画に書かれていません）", ranked)
         topic = absent_topic(query.text, self._corpus, self.snapshot.keyword.vocab) if not query.measures else []
         if topic and max_dense < STRONG_DENSE:
-            return self._refuse(query, f"{REFUSAL_HEAD}（{'・'.join(topic)}についての記載は計画にありません）", ranked)
+            return self._refuse(query, f"{REFUSAL_HEAD}（{''.join(f'「{t}」' for t in topic)}についての記載は計画にありません）", ranked)
         kind = absent_kind(query.text, evidence)
         if kind.refuse:
             return self._refuse(query, f"{REFUSAL_HEAD}（{kind.reason}は計画に書かれていません）", ranked)
@@ -253,8 +253,11 @@ class Assistant:
         """Candidate chunks for a section answer: the retrieved ones first, then every
         other chunk of the same kind of section in that plan (surveys are small)."""
         kind = self._section_kind(target)
-        first = [hit.chunk for g in [target] + [h for h in ranked if h.measure is None and h is not target
-                                                 and self._section_kind(h) == kind][:3] for hit in g.hits]
+        near = [h for h in ranked[:8] if h.measure is None and h is not target
+                and self._section_kind(h) not in ("milestones", "glossary")]
+        same = [h for h in near if self._section_kind(h) == kind][:3]
+        other = [h for h in near if h not in same][:2] if kind != "survey" else []  # 「KGIは？」: the KGI part
+        first = [hit.chunk for g in [target] + same + other for hit in g.hits]
         plan = self.snapshot.plans[target.plan]
         keys = {sec.key for sec in plan.sections if sec.kind == kind} if kind else set()
         rest = [c for c in self.snapshot.chunks if c.plan == target.plan and c.measure is None

@@ -127,3 +127,21 @@ def test_person_names_are_not_in_the_plans():
     assert absent_kind("DXを統括する副市長（CIO）は誰？名前を教えて", "").refuse
     assert absent_kind("延岡市長は誰ですか？", "").refuse
     assert not absent_kind("重点方針1の名前は？", "").refuse
+
+
+def test_bigrams_stay_inside_kanji_and_katakana_runs():
+    from vectorstore.keyword import tokenize
+
+    grams = {t for t in tokenize("畑を荒らされて困ってる") if t.startswith("b:")}
+    assert not grams & {"b:てる", "b:れて", "b:を荒"}  # no bigrams across particles and endings
+    assert "b:ICT" not in grams and "b:橋梁" in {t for t in tokenize("橋梁点検") if t.startswith("b:")}
+
+
+def test_words_that_normalize_to_one_character_are_kept():
+    from vectorstore.keyword import content_words
+
+    assert "イノシシ" in content_words("イノシシやシカの被害")
+
+
+def test_heading_names_a_latin_term():
+    assert heading_score("KGI（重要目標達成指標）", "延岡市のKGIは何ですか？") > heading_score("延岡市DX推進計画（案）", "延岡市のKGIは何ですか？")

@@ -28,10 +28,10 @@ import numpy as np
 from scipy import sparse
 
 _SKIP_POS = {"助詞", "助動詞", "補助記号", "空白", "記号"}
-_JA_RUN = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uff66-\uff9fー々〆]+")
+_JA_RUN = re.compile(r"[\u30a0-\u30ff\u3400-\u9fff\uff66-\uff9fー々〆]+")  # kanji and katakana: no bigrams across particles
 _local = threading.local()
 KEYWORD_FILE = "keyword.npz"
-TOKENIZER_VERSION = 1  # bump when tokenize() changes its output
+TOKENIZER_VERSION = 2  # bump when tokenize() changes its output
 
 # Very common plan words that carry no meaning for ranking.
 STOPWORDS = {"する", "ある", "いる", "なる", "れる", "こと", "もの", "ため", "よう", "等", "及び", "また", "年度", "本市", "市"}
@@ -196,6 +196,8 @@ def content_words(text: str) -> list[str]:
         if pos[0] not in _CONTENT_POS or pos[1] == "数詞":
             continue
         norm = m.normalized_form()
+        if len(norm) < 2 <= len(m.surface()):
+            norm = m.surface()  # イノシシ normalizes to 猪: keep the word as written
         if len(norm) >= 2 and norm not in GENERIC_WORDS and norm.lower() not in GENERIC_WORDS and not norm.isdigit():
             words.append(norm)
     return list(dict.fromkeys(words))
