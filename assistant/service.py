@@ -17,7 +17,16 @@ from assistant.conversation import Conversation
 from assistant.extractive import Composer
 from assistant.guard import clean_question
 from assistant.query import Query, analyse
-from assistant.refusal import absent_counter, absent_kind, absent_topic, absent_metric, no_overlap, unknown_places, weak_evidence
+from assistant.refusal import (
+    absent_counter,
+    absent_kind,
+    absent_metric,
+    absent_topic,
+    no_overlap,
+    unknown_places,
+    weak_evidence,
+)
+from assistant.rerank import boost_kpi_match, boost_literal
 from assistant.retrieve import MeasureHit, Retriever
 from assistant.settings import Settings
 from assistant.types import Answer, Citation, InvalidQuestion, Retrieved
@@ -149,22 +158,6 @@ class Assistant:
         return answer
 
     # --- steps -----------------------------------------------------------
-    def _boost_kpi_match(self, ranked: list[MeasureHit], text: str) -> list[MeasureHit]:
-        """For KPI questions, favour measures whose KPI names, milestones and action
-        titles share words with the question (「認知度」→ the policy with that KPI)."""
-        words = content_words(text)
-        if not words:
-            return ranked
-        for hit in ranked[:10]:
-            m = self.measure(hit.plan, int(hit.measure)) if hit.measure else None
-            if m is None:
-                continue
-            target_text = " ".join([k.text for k in m.kpis] + [a.title for a in m.actions]
-                                   + [v for a in m.actions for v in a.milestones.values()])
-            overlap = sum(len(w) for w in words if w in target_text)
-            hit.score *= 1 + min(0.1 * overlap, 0.6)
-        return sorted(ranked, key=lambda h: -h.score)
-
     def _whole_text(self, targets: list[MeasureHit]) -> str:
         """All chunks of the target measures (sections: the retrieved chunks)."""
         texts = []
@@ -191,7 +184,7 @@ class Assistant:
         result = Retriever(self.snapshot, self.embeddings, self.retrieval_mode).search(query)
         ranked = boost_literal(result.measures, query.text)
         if query.intent == "kpi":
-            ranked = self._boost_kpi_match(ranked, query.text)
+            ranked = boost_kpi_match(ranked, query.text, self.measure)
         if query.measures:  # routed measures first
             routed = [(p, str(n)) for p, n in query.measures]
             front = [next((h for h in ranked if (h.plan, h.measure) == r), None) or MeasureHit(r[0], r[1], "", 1.0)
@@ -373,27 +366,6 @@ class Assistant:
             out.append(Retrieved(h.plan, h.measure, round(h.score, 5), h.title or self._title(h),
                                  best.field if best else "", best.text[:200] if best else "", best.id if best else ""))
         return out
-
-
-_QUOTED = re.compile(r"[「『\"]([^」』\"]{2,30})[」』\"]|([A-Za-z][A-Za-z0-9\-]{2,})")
-LITERAL_BOOST = 1.5
-LITERAL_MAX_GROUPS = 3
-
-
-def boost_literal(ranked: list[MeasureHit], text: str) -> list[MeasureHit]:
-    """Quoted terms and distinctive katakana/latin words (「らくらく窓口」, のべおかCOIN) favour the
-    measures whose retrieved text contains them verbatim."""
-    terms = {a or b for a, b in _QUOTED.findall(text)}
-    terms = {t for t in terms if t.upper() not in ("DX", "KPI", "NO")}
-    if not terms:
-        return ranked
-    bodies = ["\n".join(h.chunk.title + "\n" + h.chunk.text for h in hit.hits) for hit in ranked]
-    # Only distinctive words count: one that many candidates share (スマートフォン) says nothing.
-    terms = {t for t in terms if sum(t in b for b in bodies) <= LITERAL_MAX_GROUPS}
-    for hit, body in zip(ranked, bodies, strict=True):
-        if any(t in body for t in terms):
-            hit.score *= LITERAL_BOOST
-    return sorted(ranked, key=lambda h: -h.score)
 
 
 def _dedupe(citations: list[Citation]) -> list[Citation]:

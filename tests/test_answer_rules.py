@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from assistant.extractive import Composer, _captions_only, heading_score, sentence_score
 from assistant.refusal import absent_counter
+from assistant.rerank import boost_literal
 from assistant.retrieve import Hit, MeasureHit
-from assistant.service import boost_literal
 from ingest.chunk import Chunk
 from ingest.records import PlanInfo
 
