@@ -8,6 +8,7 @@ every number in the answer is copied from the plan, never generated.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from assistant.query import Query
 from assistant.retrieve import MeasureHit
@@ -39,9 +40,11 @@ def reiwa(year: int) -> str:
 
 
 class Composer:
-    def __init__(self, plans: dict[str, ParsedPlan], chunks: dict[tuple[str, str], list[Chunk]] | None = None):
+    def __init__(self, plans: dict[str, ParsedPlan], chunks: dict[tuple[str, str], list[Chunk]] | None = None,
+                 rarity: Callable[[str], float] | None = None):
         self.plans = plans
         self.chunks = chunks or {}  # (plan, measure) → that measure's chunks
+        self.rarity = rarity  # word → IDF in the index: 鳥獣 says more than デジタル
 
     def name(self, m: Measure) -> str:
         return f"{self.plans[m.plan].info.measure_name(m.number)}「{m.title}」"
@@ -100,7 +103,7 @@ class Composer:
                 sentence = sentence.strip(" ・")
                 if len(sentence) < 8 or sentence in shown:
                     continue
-                score = sentence_score(sentence, terms, hints)
+                score = sentence_score(sentence, terms, hints, self.rarity)
                 if score >= 2:
                     scored.append((score, sentence, chunk.field))
         scored.sort(key=lambda x: -x[0])
@@ -242,11 +245,14 @@ def question_hints(question: str) -> list[re.Pattern[str]]:
     return [answer for asks, answer in QUESTION_HINTS if asks.search(question)]
 
 
-def sentence_score(sentence: str, terms: list[str], hints: list[re.Pattern[str]]) -> int:
-    """Characters of question words the sentence contains (verbatim or as a normalized
-    form, so スマホ meets スマートフォン) plus 3 per kind of fact the question asks for."""
+def sentence_score(sentence: str, terms: list[str], hints: list[re.Pattern[str]],
+                   weight: Callable[[str], float] | None = None) -> float:
+    """Question words the sentence contains (verbatim or as a normalized form, so 子ども
+    meets 子供), each counted by its length or by ``weight``, plus 3 per kind of fact the
+    question asks for."""
     forms = sentence_forms(sentence) if terms else frozenset()
-    return (sum(len(t) for t in terms if t in sentence or t in forms)
+    weigh = weight or len
+    return (sum(weigh(t) for t in terms if t in sentence or t in forms)
             + sum(3 for h in hints if h.search(sentence)))
 
 

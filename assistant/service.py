@@ -31,7 +31,7 @@ from assistant.retrieve import MeasureHit, Retriever
 from assistant.settings import Settings
 from assistant.types import Answer, Citation, InvalidQuestion, Retrieved
 from ingest.records import Measure, PlanInfo
-from vectorstore.keyword import content_words, expand_words, tokenize
+from vectorstore.keyword import content_words, expand_words, idf_weight, tokenize
 from vectorstore.snapshot import Snapshot, load_snapshot
 from vectorstore.store import CURRENT
 
@@ -112,7 +112,7 @@ class Assistant:
 
     def _answer(self, query: Query, conversation: Conversation | None) -> Answer:
         snap = self.snapshot
-        composer = Composer(snap.plans, self._measure_chunks)
+        composer = Composer(snap.plans, self._measure_chunks, self._rarity)
         if not query.measures:
             query.measures = self._titles_in(query)
             if query.measures and not query.plans:
@@ -158,6 +158,10 @@ class Assistant:
         return answer
 
     # --- steps -----------------------------------------------------------
+    def _rarity(self, word: str) -> float:
+        """How much a question word says: its IDF in the keyword index (capped)."""
+        return min(idf_weight(self.snapshot.keyword, f"w:{word}"), 6.0)
+
     def _whole_text(self, targets: list[MeasureHit]) -> str:
         """All chunks of the target measures (sections: the retrieved chunks)."""
         texts = []

@@ -145,3 +145,12 @@ def test_words_that_normalize_to_one_character_are_kept():
 
 def test_heading_names_a_latin_term():
     assert heading_score("KGI（重要目標達成指標）", "延岡市のKGIは何ですか？") > heading_score("延岡市DX推進計画（案）", "延岡市のKGIは何ですか？")
+
+
+def test_rare_words_outweigh_common_ones_when_weighted():
+    rarity = {"デジタル": 0.5, "鳥獣": 5.0}.get
+    common = "デジタル技術を活用したデジタル社会の実現"
+    rare = "ドローン等を活用し、野生鳥獣の生息域を調査する"
+    terms = ["デジタル", "鳥獣"]
+    assert sentence_score(common, terms, []) > sentence_score(rare, terms, [])  # by length
+    assert sentence_score(rare, terms, [], rarity) > sentence_score(common, terms, [], rarity)
