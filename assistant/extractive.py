@@ -138,8 +138,13 @@ class Composer:
         actions = [a for a in m.actions if a.text]
         if not actions:
             return self.what(m)
-        lines = [f"・{_action_line(a)}" for a in actions]
-        text = f"{self.name(m)}の取組と担当・期間は次のとおりです。\n" + "\n".join(lines)
+        if any(a.departments for a in actions):
+            lines = [f"・{_action_line(a)}" for a in actions]
+            text = f"{self.name(m)}の取組と担当・期間は次のとおりです。\n" + "\n".join(lines)
+        else:  # plans that give no department per action: say so, list the actions and their schedule
+            lines = [f"・{_action_line(a, brief=True)}" for a in actions]
+            text = (f"{self.name(m)}の取組ごとの担当課は計画に書かれていません。取組と工程は次のとおりです。\n"
+                    + "\n".join(lines))
         return text, [self.cite(m, "action", format_action(actions[0]))]
 
     def final_goal(self, m: Measure, terms: list[str] | None = None, question: str = "") -> tuple[str, list[Citation]]:
@@ -181,6 +186,8 @@ class Composer:
             return self.kpi(m, query.years, terms)
         if intent == "final_goal":
             return (*self.final_goal(m, terms, query.text), [])
+        if intent == "period" and not any(a.departments or a.period for a in m.actions):
+            return (*self.what(m, terms, query.text), [])  # no schedule column: the sentences that date it
         if intent in ("department", "period"):
             return (*self.department(m), [])
         if query.years and m.kpis and intent not in ("what",):
@@ -279,15 +286,19 @@ def heading_score(title: str, question: str) -> int:
             + sum(1 for h in question_hints(question) if h.search(head)))
 
 
-def _action_line(action) -> str:
-    line = action.title + "：" + action.text if action.title and action.title not in action.text else action.text
+def _action_line(action, brief: bool = False) -> str:
+    """One action as a line; ``brief`` keeps the title (or the first sentence) only."""
+    if brief:
+        line = action.title or _sentences(action.text, 60) or _quote(action.text, 60)
+    else:
+        line = action.title + "：" + action.text if action.title and action.title not in action.text else action.text
     meta = []
     if action.period:
         meta.append(action.period)
     if action.departments:
         meta.append("、".join(action.departments))
     if action.milestones and not meta:
-        meta.append(" / ".join(f"{k} {v}" for k, v in list(action.milestones.items())[:5]))
+        meta.append(" / ".join(f"{k} {v}" for k, v in list(action.milestones.items())[:5] if k.startswith("R")))
     return line + (f"【{' '.join(meta)}】" if meta else "")
 
 

@@ -126,3 +126,12 @@ def test_glossary_answer_also_cites_the_measure_using_the_term(fake_assistant):
     assert "用語解説" in answer.text and "証拠に基づく" in answer.text
     assert any(c.plan == "nobeoka" and c.measure for c in answer.citations)
     assert any(c.field == "glossary" for c in answer.citations)
+
+
+def test_department_question_on_a_plan_without_departments_says_so_briefly(fake_assistant):
+    answer = fake_assistant.ask("延岡市の重点方針5の担当課は？")
+    assert "担当課は計画に書かれていません" in answer.text
+    assert "らくらく窓口" in answer.text and len(answer.text) < 1200  # action names and schedule, not whole texts
+    assert "note" not in answer.text
+    oita = fake_assistant.ask("施策No.18の担当課は？")
+    assert "土木管理課" in oita.text
