@@ -26,7 +26,7 @@ from assistant.refusal import (
     unknown_places,
     weak_evidence,
 )
-from assistant.rerank import boost_kpi_match, boost_literal
+from assistant.rerank import boost_kpi_match, boost_literal, boost_rare_words
 from assistant.retrieve import MeasureHit, Retriever
 from assistant.settings import Settings
 from assistant.types import Answer, Citation, InvalidQuestion, Retrieved
@@ -187,6 +187,8 @@ class Assistant:
         the assistant serves concurrent questions)."""
         result = Retriever(self.snapshot, self.embeddings, self.retrieval_mode).search(query)
         ranked = boost_literal(result.measures, query.text)
+        ranked = boost_rare_words(ranked, content_words(query.text), self._rarity,
+                                  lambda h: self._whole_text([h]))
         if query.intent == "kpi":
             ranked = boost_kpi_match(ranked, query.text, self.measure)
         if query.measures:  # routed measures first

@@ -154,3 +154,15 @@ def test_rare_words_outweigh_common_ones_when_weighted():
     terms = ["デジタル", "鳥獣"]
     assert sentence_score(common, terms, []) > sentence_score(rare, terms, [])  # by length
     assert sentence_score(rare, terms, [], rarity) > sentence_score(common, terms, [], rarity)
+
+
+def test_rare_word_held_by_one_candidate_lifts_it():
+    from assistant.rerank import boost_rare_words
+
+    ranked = [_hit("n", "3", 1.0, "スマホ教室"), _hit("o", "3", 0.9, "公式アプリ（ごみ関連機能）")]
+    rarity = {"ごみ": 5.7, "スマホ": 3.2}.get
+    lifted = boost_rare_words(ranked, ["ごみ", "スマホ"], lambda w: rarity(w, 0.0), lambda h: h.hits[0].chunk.text)
+    assert [h.measure for h in lifted] == ["3", "3"] and lifted[0].plan == "o"
+    # a rare word that every candidate holds tells nothing
+    same = [_hit("n", "1", 1.0, "ごみ"), _hit("n", "2", 0.9, "ごみ"), _hit("n", "4", 0.8, "ごみ")]
+    assert [h.measure for h in boost_rare_words(same, ["ごみ"], lambda w: 5.7, lambda h: h.hits[0].chunk.text)] == ["1", "2", "4"]
