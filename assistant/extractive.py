@@ -280,7 +280,9 @@ def heading_score(title: str, question: str) -> int:
     (「回答率は？」→「4. 回答率」, 「いつ実施」→「2. 実施期間」)."""
     head = title.rsplit("／", 1)[-1]
     grams = {run[i:i + 2] for run in _JA_RUN.findall(question) for i in range(len(run) - 1)}
-    grams = {g for g in grams if re.search(r"[一-龥ァ-ヶ]", g)}  # 「って」 matches every heading with 知って
+    # Unlike the keyword index's bigrams these may carry kana next to a kanji, so 「手続きを」
+    # meets a heading's 「手続き」; pure-kana pairs go (「って」 would match every 「知って」).
+    grams = {g for g in grams if re.search(r"[一-龥ァ-ヶ]", g)}
     latin = sum(2 for w in set(re.findall(r"[A-Za-z]{2,}", question)) if w.upper() not in ("DX", "NO") and w in head)
     return (sum(1 for g in grams - _GENERIC_BIGRAMS if g in head) + latin
             + sum(1 for h in question_hints(question) if h.search(head)))

@@ -76,6 +76,8 @@ class Assistant:
                 for chunk in self._snapshot.chunks:
                     if chunk.measure:
                         self._measure_chunks.setdefault((chunk.plan, chunk.measure), []).append(chunk)
+                self._measure_texts = {key: "\n".join(c.text for c in chunks)
+                                       for key, chunks in self._measure_chunks.items()}
             return self._snapshot
 
     @property
@@ -166,8 +168,8 @@ class Assistant:
         """All chunks of the target measures (sections: the retrieved chunks)."""
         texts = []
         for t in targets:
-            chunks = self._measure_chunks.get((t.plan, t.measure), []) if t.measure else []
-            texts += [c.text for c in chunks] or [h.chunk.text for h in t.hits]
+            whole = self._measure_texts.get((t.plan, t.measure), "") if t.measure else ""
+            texts.append(whole or "\n".join(h.chunk.text for h in t.hits))
         return "\n".join(texts)
 
     def _titles_in(self, query: Query) -> list[tuple[str, int]]:

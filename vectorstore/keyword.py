@@ -37,31 +37,27 @@ TOKENIZER_VERSION = 2  # bump when tokenize() changes its output
 STOPWORDS = {"する", "ある", "いる", "なる", "れる", "こと", "もの", "ため", "よう", "等", "及び", "また", "年度", "本市", "市"}
 
 
+def _sudachi(mode: str):
+    """One Sudachi tokenizer per thread and split mode ("A": short units, "C": compounds)."""
+    cache = getattr(_local, "tokenizers", None)
+    if cache is None:
+        cache = _local.tokenizers = {}
+    if mode not in cache:
+        from sudachipy import Dictionary, SplitMode
+
+        cache[mode] = Dictionary(dict="core").tokenizer(mode=getattr(SplitMode, mode))
+    return cache[mode]
+
+
 def _tokenizer():
-    tok = getattr(_local, "tokenizer", None)
-    if tok is None:
-        from sudachipy import Dictionary, SplitMode
-
-        tok = Dictionary(dict="core").tokenizer(mode=SplitMode.A)
-        _local.tokenizer = tok
-    return tok
-
-
-def _compound_tokenizer():
-    tok = getattr(_local, "compound", None)
-    if tok is None:
-        from sudachipy import Dictionary, SplitMode
-
-        tok = Dictionary(dict="core").tokenizer(mode=SplitMode.C)
-        _local.compound = tok
-    return tok
+    return _sudachi("A")
 
 
 def compound_nouns(text: str) -> list[tuple[str, str]]:
     """Japanese nouns as whole compounds (mode C: ふるさと納税, 電子図書館), with their
     normalized forms."""
     out = []
-    for m in _compound_tokenizer().tokenize(text[:2000]):
+    for m in _sudachi("C").tokenize(text[:2000]):
         pos = m.part_of_speech()
         if pos[0] == "名詞" and pos[1] in ("普通名詞", "固有名詞") and re.search(r"[\u3040-\u30ff\u3400-\u9fff]", m.surface()):
             out.append((m.surface(), m.normalized_form()))
@@ -90,9 +86,13 @@ def tokenize(text: str) -> list[str]:
         norm = m.normalized_form().lower()
         if norm and norm not in STOPWORDS and not norm.isspace():
             terms.append("w:" + norm)
-    for run in _JA_RUN.findall(text):
-        terms.extend("b:" + run[i : i + 2] for i in range(len(run) - 1))
+    terms.extend("b:" + gram for gram in char_bigrams(text))
     return terms
+
+
+def char_bigrams(text: str) -> list[str]:
+    """Character bigrams inside kanji/katakana runs (never across particles)."""
+    return [run[i : i + 2] for run in _JA_RUN.findall(text) for i in range(len(run) - 1)]
 
 
 class BM25Index:
@@ -189,7 +189,13 @@ GENERIC_WORDS = {
 
 
 def content_words(text: str) -> list[str]:
-    """Normalized content words (nouns, verbs, adjectives) without numbers and generic plan words."""
+    """Normalized content words (nouns, verbs, adjectives) without numbers and generic plan words.
+    One question asks for them at several steps, so they are tokenized once (cached)."""
+    return list(_content_words(text))
+
+
+@lru_cache(maxsize=4096)
+def _content_words(text: str) -> tuple[str, ...]:
     words = []
     for m in _tokenizer().tokenize(text[:2000]):
         pos = m.part_of_speech()
@@ -200,7 +206,7 @@ def content_words(text: str) -> list[str]:
             norm = m.surface()  # イノシシ normalizes to 猪: keep the word as written
         if len(norm) >= 2 and norm not in GENERIC_WORDS and norm.lower() not in GENERIC_WORDS and not norm.isdigit():
             words.append(norm)
-    return list(dict.fromkeys(words))
+    return tuple(dict.fromkeys(words))
 
 
 @lru_cache(maxsize=50_000)
