@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -45,6 +46,16 @@ class FakeEmbeddings(DeterministicFakeEmbedding):
 @pytest.fixture
 def fake_embeddings() -> FakeEmbeddings:
     return FakeEmbeddings(size=64)
+
+
+def stop_process(proc: subprocess.Popen, timeout: float = 20) -> None:
+    """Terminate a server the tests started; kill it if it does not exit in time."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=timeout)
 
 
 def make_settings(tmp: Path, **extra) -> Settings:

@@ -23,7 +23,7 @@ import pytest
 
 from assistant.service import Assistant
 from ingest.pipeline import ingest
-from tests.conftest import FakeEmbeddings, make_settings
+from tests.conftest import FakeEmbeddings, make_settings, stop_process
 from vectorstore.store import ChromaUnavailable, chroma_client, current_generation
 
 pytestmark = pytest.mark.e2e
@@ -80,12 +80,7 @@ def chroma_server(tmp_path_factory) -> Iterator[str]:
             time.sleep(0.2)
         yield f"http://127.0.0.1:{port}"
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=20)
+        stop_process(proc, 20)
         log.close()
 
 

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import stop_process
+
 pytestmark = pytest.mark.e2e
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -102,12 +104,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         _wait_until_up(proc, url + "/", log)
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=15)
+        stop_process(proc, 15)
 
 
 def test_chat_in_browser(chromium: Path, server: str) -> None:
