@@ -7,6 +7,7 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
+from assistant.conversation import Conversation
 from assistant.types import Answer, InvalidQuestion
 
 
@@ -43,11 +44,25 @@ def read_questions(path: Path) -> list[dict]:
     return items
 
 
+def conversations_for(items):
+    """Pairs (item, conversation): lines that share a ``"conversation"`` value are one
+    dialogue, answered in file order, each turn seeing the earlier ones; other lines
+    get None (a fresh question)."""
+    open_: dict[str, Conversation] = {}
+    for item in items:
+        key = item.get("conversation") if isinstance(item, dict) else None
+        if key is None or key == "":
+            yield item, None
+        else:
+            yield item, open_.setdefault(str(key), Conversation())
+
+
 def answer_all(assistant, items: list[dict], progress: bool = False, on_item=None) -> list[dict]:
     out = []
-    for item in tqdm(items, desc="回答中", unit="問", disable=not progress):
+    pairs = list(conversations_for(items))
+    for item, conversation in tqdm(pairs, desc="回答中", unit="問", disable=not progress):
         try:
-            answer = assistant.ask(item["question"], plan=item.get("plan_scope"))
+            answer = assistant.ask(item["question"], plan=item.get("plan_scope"), conversation=conversation)
             out.append(answer_record(item["id"], item["question"], answer))
         except InvalidQuestion as exc:
             out.append(answer_record(item["id"], item["question"], None, str(exc)))

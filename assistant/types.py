@@ -32,7 +32,7 @@ class Retrieved:
 @dataclass
 class Answer:
     question: str
-    text: str
+    text: str  # the whole answer; starts with ``lead``
     citations: list[Citation] = field(default_factory=list)
     refused: bool = False
     retrieved: list[Retrieved] = field(default_factory=list)
@@ -40,6 +40,7 @@ class Answer:
     backend: str = "extractive"
     latency_ms: float = 0.0
     notice: str = ""  # shown to the user: input was cleaned, fallback used, ...
+    lead: str = ""  # the direct answer: the sentence(s) that state the asked facts
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

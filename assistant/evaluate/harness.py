@@ -63,14 +63,15 @@ def build_mode(settings, mode: str, embeddings=None, backend: str | None = None)
     return build_assistant(settings, backend, retrieval_mode=RETRIEVAL_MODES[mode], embeddings=embeddings)
 
 
-def _answer_one(assistant, item: Mapping[str, Any]) -> dict[str, Any]:
-    """One batch record; an engine error becomes a failed record instead of ending the run."""
+def _answer_one(assistant, item: Mapping[str, Any], conversation=None) -> dict[str, Any]:
+    """One batch record; an engine error becomes a failed record instead of ending the run.
+    ``conversation`` carries the earlier turns of a dialogue item."""
     from vectorstore.model_files import ModelError
     from vectorstore.store import IndexError_
 
     item_id, question = item.get("id"), str(item.get("question", ""))
     try:
-        answer = assistant.ask(question, plan=None)  # golden "plan" is a label, never a scope
+        answer = assistant.ask(question, plan=None, conversation=conversation)  # golden "plan" is a label, never a scope
     except InvalidQuestion as exc:
         return answer_record(item_id, question, None, str(exc))
     except (IndexError_, ModelError):
@@ -118,9 +119,11 @@ def run_eval(assistant, items: list[Mapping[str, Any]], progress: Progress | Non
     warm_up = getattr(assistant, "warm_up", None)
     if callable(warm_up):
         warm_up()  # model load and index open must not count as the first item's latency
+    from assistant.batch import conversations_for
+
     outputs: list[dict[str, Any]] = []
-    for item in items:
-        outputs.append(_answer_one(assistant, item))
+    for item, conversation in conversations_for(items):
+        outputs.append(_answer_one(assistant, item, conversation))
         if progress:
             progress(len(outputs), len(items))
     scored = score_run(items, outputs)

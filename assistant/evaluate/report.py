@@ -25,6 +25,8 @@ LABELS: dict[str, str] = {
     "false_refusal_rate": "誤拒否率",
     "retrieval_recall_at_1": "検索 recall@1",
     "retrieval_recall_at_5": "検索 recall@5",
+    "facts_up_front": "事実が冒頭150字にある率",
+    "followup_pass_rate": "続けての質問の合格率",
     "latency_p50_ms": "応答時間 p50",
     "latency_p95_ms": "応答時間 p95",
     "count": "件数",

@@ -55,6 +55,8 @@ METRIC_KEYS = (
     "false_refusal_rate",
     "retrieval_recall_at_1",
     "retrieval_recall_at_5",
+    "facts_up_front",
+    "followup_pass_rate",
     "latency_p50_ms",
     "latency_p95_ms",
     "count",
@@ -83,6 +85,8 @@ class ItemScore:
     recall_at_1: float | None = None
     recall_at_5: float | None = None
     latency_ms: float | None = None
+    facts_up_front: bool | None = None  # passed with facts: are they all in the first FRONT_CHARS characters?
+    follow_up: bool = False  # a later turn of a conversation
     reasons: list[str] = field(default_factory=list)  # why it failed, in Japanese
 
     def to_dict(self) -> dict[str, Any]:
@@ -160,6 +164,17 @@ def _latency(output: Mapping[str, Any]) -> float | None:
 
 # --------------------------------------------------------------------------- one item
 
+FRONT_CHARS = 150  # "the first sentence answers": the asked facts must come this early
+
+
+def is_follow_up(item: Mapping[str, Any]) -> bool:
+    """A turn after the first of a conversation (``"conversation"`` and ``"turn" > 1``)."""
+    try:
+        return bool(item.get("conversation")) and int(item.get("turn") or 1) > 1
+    except (TypeError, ValueError):
+        return False
+
+
 
 def score_item(item: Mapping[str, Any], output: Mapping[str, Any] | None) -> ItemScore:
     """Score one golden item against one output (``None``: no output was produced)."""
@@ -177,6 +192,7 @@ def score_item(item: Mapping[str, Any], output: Mapping[str, Any] | None) -> Ite
     precision = hits / len(cited) if expected_set and cited else None
 
     missing = [fact for fact in facts if not contains(answer, fact)]
+    front = answer[:FRONT_CHARS]
     ranks = retrieval_ranks(output, expected)
 
     reasons: list[str] = []
@@ -215,6 +231,8 @@ def score_item(item: Mapping[str, Any], output: Mapping[str, Any] | None) -> Ite
         recall_at_1=_recall_at(ranks, 1),
         recall_at_5=_recall_at(ranks, 5),
         latency_ms=_latency(output),
+        facts_up_front=all(contains(front, fact) for fact in facts) if passed and answerable and facts else None,
+        follow_up=is_follow_up(item),
         reasons=[] if passed else reasons,
     )
 
@@ -255,6 +273,8 @@ def _metrics(scores: list[ItemScore]) -> dict[str, Any]:
 
     rank_values = [rank for s in scores for rank in s.retrieval_ranks.values()]
     latencies = [s.latency_ms for s in scores if s.latency_ms is not None]
+    up_front = [s.facts_up_front for s in scores if s.facts_up_front is not None]
+    follow_ups = [s for s in scores if s.follow_up]
 
     return {
         "pass_rate": _ratio(sum(s.passed for s in scores), len(scores)),
@@ -274,6 +294,8 @@ def _metrics(scores: list[ItemScore]) -> dict[str, Any]:
         "false_refusal_rate": _ratio(sum(s.refused for s in answerable), len(answerable)),
         "retrieval_recall_at_1": _ratio(sum(1 for r in rank_values if r is not None and r <= 1), len(rank_values)),
         "retrieval_recall_at_5": _ratio(sum(1 for r in rank_values if r is not None and r <= 5), len(rank_values)),
+        "facts_up_front": _ratio(sum(up_front), len(up_front)),
+        "followup_pass_rate": _ratio(sum(s.passed for s in follow_ups), len(follow_ups)),
         "latency_p50_ms": percentile(latencies, 50),
         "latency_p95_ms": percentile(latencies, 95),
         "count": len(scores),
