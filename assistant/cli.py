@@ -36,8 +36,10 @@ def cmd_ingest(args, settings: Settings) -> int:
         _print_json(asdict(report))
         return 0
     for pid, counts in report.plans.items():
-        print(f"{pid}: 施策 {counts['measures']} 件 / 節 {counts['sections']} 件 / 用語 {counts['glossary']} 件 / チャンク {counts['chunks']} 件")
-    print(f"合計 {report.chunks} チャンク（新たに埋め込み {report.embedded} 件）{report.seconds:.1f} 秒  索引: {report.generation}")
+        print(f"{pid}: 施策 {counts['measures']} 件 / 節 {counts['sections']} 件 / 用語 {counts['glossary']} 件 / "
+              f"チャンク {counts['chunks']} 件 / 事実 {counts.get('facts', 0)} 件")
+    print(f"合計 {report.chunks} チャンク・{report.facts} 事実（新たに埋め込み {report.embedded} 件）{report.seconds:.1f} 秒  "
+          f"索引: {report.generation}")
     return 0
 
 

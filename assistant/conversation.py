@@ -1,4 +1,9 @@
-"""Conversation state for follow-up questions (「それの2025年度は？」)."""
+"""Conversation state for follow-up questions (「それっていつから？」「じゃあ延岡市は？」).
+
+Each turn leaves a :class:`Focus` behind — the plans, measure or section, the
+asked fields and years, and the topic text — after answers, section answers and
+refusals alike; the next question inherits it and overrides only what it names.
+"""
 
 from __future__ import annotations
 
@@ -6,15 +11,35 @@ from dataclasses import dataclass, field
 
 from assistant.types import Answer
 
+TOPIC_CHARS = 200  # the inherited topic text stays short: a chain of follow-ups does not grow it
+
+
+@dataclass(frozen=True)
+class Focus:
+    plans: tuple[str, ...] = ()
+    measures: tuple[tuple[str, int], ...] = ()  # (plan, number)
+    sections: tuple[tuple[str, str], ...] = ()  # (plan, section key) for narrative answers
+    asks: tuple[str, ...] = ()
+    years: tuple[int, ...] = ()
+    topic: str = ""  # the text retrieval read for that turn
+
 
 @dataclass
 class Conversation:
     turns: list[Answer] = field(default_factory=list)
+    foci: list[Focus] = field(default_factory=list)
     max_turns: int = 20
 
-    def add(self, answer: Answer) -> None:
+    def add(self, answer: Answer, focus: Focus | None = None) -> None:
         self.turns.append(answer)
+        self.foci.append(focus or Focus())
         del self.turns[: -self.max_turns]
+        del self.foci[: -self.max_turns]
+
+    @property
+    def focus(self) -> Focus | None:
+        """The latest turn's focus (None before the first turn)."""
+        return self.foci[-1] if self.foci else None
 
     def last_measures(self) -> list[tuple[str, str]]:
         """(plan, measure) pairs cited by the latest answer that cited a measure."""
@@ -23,3 +48,7 @@ class Conversation:
             if cited:
                 return list(dict.fromkeys(cited))
         return []
+
+
+def trim_topic(text: str) -> str:
+    return text[-TOPIC_CHARS:]

@@ -68,8 +68,9 @@ class Retriever:
             mask |= self.snapshot.plan_mask.get(pid, mask & False)
         return mask
 
-    def dense(self, text: str, plans: list[str], k: int = POOL) -> list[tuple[int, float]]:
-        vector = self.embeddings.embed_query(text)
+    def dense(self, text: str, plans: list[str], k: int = POOL, vector: list[float] | None = None
+              ) -> list[tuple[int, float]]:
+        vector = vector if vector is not None else self.embeddings.embed_query(text)
         where = None
         if len(plans) == 1:
             where = {"plan": plans[0]}
@@ -90,9 +91,10 @@ class Retriever:
             terms += [t for t in tokenize(" ".join(extra)) if t.startswith("w:")]
         return self.snapshot.keyword.top(terms, k, self._allowed(plans))
 
-    def search(self, query: Query, text: str | None = None) -> RetrievalResult:
+    def search(self, query: Query, text: str | None = None, vector: list[float] | None = None) -> RetrievalResult:
+        """``vector``: the question's embedding when the caller already has it (one per question)."""
         text = text or query.text
-        dense = self.dense(text, query.plans) if self.mode in ("hybrid", "dense") else []
+        dense = self.dense(text, query.plans, vector=vector) if self.mode in ("hybrid", "dense") else []
         keyword = self.keyword(text, query.plans) if self.mode in ("hybrid", "keyword") else []
         fused: dict[int, Hit] = {}
         for rank, (idx, sim) in enumerate(dense):

@@ -11,6 +11,7 @@ from tqdm.auto import tqdm
 
 from assistant.settings import Settings
 from ingest.chunk import Chunk, chunk_plan
+from ingest.facts import Fact, extract_facts
 from ingest.load import ManifestError, load_manifest, read_plan_text
 from ingest.parsers import get_parser
 from ingest.records import ParsedPlan, plan_from_dict, plan_to_dict
@@ -22,6 +23,7 @@ from vectorstore.store import MissingIndex, current_generation, new_generation_d
 class IngestReport:
     plans: dict[str, dict[str, int]] = field(default_factory=dict)  # id → measures/sections/glossary/chunks
     chunks: int = 0
+    facts: int = 0
     embedded: int = 0  # chunks that needed the model (cache misses)
     seconds: float = 0.0
     generation: str = ""
@@ -60,12 +62,14 @@ def ingest(
     started = time.perf_counter()
     parsed = parse_plans(settings, only)
     kept_chunks: list[Chunk] = []
+    kept_facts: list[Fact] = []
     records: dict[str, dict] = {}
     if only:
         try:
             gen = current_generation(settings.index_dir)
             manifest_ids = {p.id for p in load_manifest(settings.manifest_path)}
             kept_chunks = [c for c in gen.chunks() if c.plan != only and c.plan in manifest_ids]
+            kept_facts = [f for f in gen.facts() if f.plan != only and f.plan in manifest_ids]
             old = gen.read_json("records.json")["plans"]
             records = {pid: data for pid, data in old.items() if pid != only and pid in manifest_ids}
         except MissingIndex:
@@ -73,9 +77,10 @@ def ingest(
             parsed = parse_plans(settings)
     report = IngestReport()
     chunks = list(kept_chunks)
+    facts = list(kept_facts)
     for plan in parsed:
-        plan_chunks = chunk_plan(plan)
-        chunks.extend(plan_chunks)
+        chunks.extend(chunk_plan(plan))
+        facts.extend(extract_facts(plan))
         records[plan.info.id] = plan_to_dict(plan)
     for pid, data in records.items():
         plan = plan_from_dict(data)
@@ -84,10 +89,12 @@ def ingest(
             "sections": len(plan.sections),
             "glossary": len(plan.glossary),
             "chunks": sum(1 for c in chunks if c.plan == pid),
+            "facts": sum(1 for f in facts if f.plan == pid),
         }
     embeddings = embeddings or build_embeddings(settings)
     signature = getattr(embeddings, "signature", type(embeddings).__name__)
-    digest = hashlib.sha1("\n".join([signature, *sorted(c.id for c in chunks)]).encode()).hexdigest()[:12]
+    digest = hashlib.sha1("\n".join([signature, *sorted(c.id for c in chunks), *sorted(f.id for f in facts)]).encode()
+                          ).hexdigest()[:12]
     meta = {"collection": f"{settings.collection}-{digest}", "embedding": signature, "plans": sorted(records)}
     # Embed everything in one call first: the model sorts all texts by length
     # (less padding than per-batch calls) and the cache makes the store's own
@@ -95,14 +102,16 @@ def ingest(
     before = _cache_misses(embeddings)
     if hasattr(embeddings, "cache_path") and embeddings.cache_path is not None:
         embeddings.progress = progress
-        embeddings.embed_documents([c.embed_text for c in chunks])
+        embeddings.embed_documents([c.embed_text for c in chunks] + [f.embed_text for f in facts])
         embeddings.progress = False
     report.embedded = _cache_misses(embeddings) - before
     path = new_generation_dir(settings.index_dir)
-    with tqdm(total=len(chunks), desc="埋め込み・索引作成", unit="chunk", disable=not progress) as bar:
-        gen = write_generation(path, chunks, {"plans": records}, embeddings, meta, settings.chroma_url, bar.update)
+    with tqdm(total=len(chunks) + len(facts), desc="埋め込み・索引作成", unit="件", disable=not progress) as bar:
+        gen = write_generation(path, chunks, {"plans": records}, embeddings, meta, settings.chroma_url, bar.update,
+                               facts=facts)
     publish(settings.index_dir, gen)
     report.chunks = len(chunks)
+    report.facts = len(facts)
     report.seconds = time.perf_counter() - started
     report.generation = gen.name
     return report

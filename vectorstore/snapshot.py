@@ -13,9 +13,11 @@ from langchain_chroma import Chroma
 from langchain_core.embeddings import Embeddings
 
 from ingest.chunk import Chunk
+from ingest.facts import Fact
 from ingest.records import ParsedPlan, plan_from_dict
 from vectorstore.keyword import KEYWORD_FILE, BM25Index, tokenize
 from vectorstore.store import (
+    FACT_KEYWORD_FILE,
     REBUILD_HINT,
     ChromaUnavailable,
     CorruptIndex,
@@ -35,6 +37,11 @@ class Snapshot:
     dense: Chroma
     by_id: dict[str, int] = field(default_factory=dict)
     plan_mask: dict[str, np.ndarray] = field(default_factory=dict)
+    facts: list[Fact] = field(default_factory=list)
+    fact_keyword: BM25Index | None = None
+    fact_dense: Chroma | None = None
+    fact_by_id: dict[str, int] = field(default_factory=dict)
+    fact_plan_mask: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -48,6 +55,7 @@ def load_snapshot(index_dir: Path, embeddings: Embeddings, chroma_url: str | Non
     gen = current_generation(index_dir)
     try:
         chunks = gen.chunks()
+        facts = gen.facts()
         records = gen.read_json("records.json")["plans"]
         plans = {pid: plan_from_dict(data) for pid, data in records.items()}
     except (OSError, ValueError, KeyError, TypeError) as exc:
@@ -58,17 +66,22 @@ def load_snapshot(index_dir: Path, embeddings: Embeddings, chroma_url: str | Non
         client = chroma_client(url, None if url else gen.path / "chroma")
         dense = vector_store(client, gen.collection, embeddings)
         count = dense._collection.count()
+        fact_dense = vector_store(client, gen.fact_collection, embeddings)
+        fact_count = fact_dense._collection.count()
     except ChromaUnavailable:
         raise
     except Exception as exc:  # chromadb raises many kinds on a damaged store
         if client is not None:
             client.close()
         raise CorruptIndex(f"ベクトル索引を開けません（{gen.path}: {exc}）。{REBUILD_HINT}") from exc
-    if count != len(chunks):
+    if count != len(chunks) or fact_count != len(facts):
         client.close()
-        raise CorruptIndex(f"ベクトル索引の件数が合いません（{count} / {len(chunks)}）。{REBUILD_HINT}")
+        raise CorruptIndex(f"ベクトル索引の件数が合いません（{count} / {len(chunks)}、事実 {fact_count} / {len(facts)}）。"
+                           f"{REBUILD_HINT}")
     keyword = BM25Index.load(gen.path / KEYWORD_FILE, len(chunks)) or BM25Index([tokenize(c.embed_text) for c in chunks])
-    snap = Snapshot(gen, chunks, plans, keyword, dense)
+    fact_keyword = (BM25Index.load(gen.path / FACT_KEYWORD_FILE, len(facts))
+                    or BM25Index([tokenize(f.embed_text) for f in facts]))
+    snap = Snapshot(gen, chunks, plans, keyword, dense, facts=facts, fact_keyword=fact_keyword, fact_dense=fact_dense)
     # Chroma keeps one System (SQLite handles, HNSW index in memory) per path
     # until every client on it is closed: close ours once no reader holds this
     # snapshot, or each re-ingest would leak the previous generation's.
@@ -76,4 +89,7 @@ def load_snapshot(index_dir: Path, embeddings: Embeddings, chroma_url: str | Non
     snap.by_id = {c.id: i for i, c in enumerate(chunks)}
     plan_ids = np.array([c.plan for c in chunks])
     snap.plan_mask = {pid: plan_ids == pid for pid in plans}
+    snap.fact_by_id = {f.id: i for i, f in enumerate(facts)}
+    fact_plans = np.array([f.plan for f in facts])
+    snap.fact_plan_mask = {pid: fact_plans == pid for pid in plans}
     return snap

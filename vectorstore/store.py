@@ -26,9 +26,13 @@ from langchain_chroma import Chroma
 from langchain_core.embeddings import Embeddings
 
 from ingest.chunk import Chunk
+from ingest.facts import Fact
 
 CURRENT = "CURRENT"
 META = "meta.json"
+FACTS_FILE = "facts.json"
+FACT_KEYWORD_FILE = "facts-keyword.npz"
+FACT_SUFFIX = "-facts"  # the facts' Chroma collection is the chunks' name plus this
 KEEP_GENERATIONS = 2
 OWNER = ".owner.json"  # host and pid of the ingest writing the folder
 STALE_INCOMPLETE_S = 24 * 3600  # unfinished folders of unknown owners are removed after this
@@ -96,8 +100,15 @@ class Generation:
     def read_json(self, name: str) -> Any:
         return json.loads((self.path / name).read_text(encoding="utf-8"))
 
+    @property
+    def fact_collection(self) -> str:
+        return self.meta["collection"] + FACT_SUFFIX
+
     def chunks(self) -> list[Chunk]:
         return [Chunk(**c) for c in self.read_json("chunks.json")]
+
+    def facts(self) -> list[Fact]:
+        return [Fact.from_dict(f) for f in self.read_json(FACTS_FILE)]
 
 
 def current_generation(index_dir: Path) -> Generation:
@@ -112,7 +123,7 @@ def current_generation(index_dir: Path) -> Generation:
         raise CorruptIndex(f"索引が壊れています（{path} の {META} を読めません）。{REBUILD_HINT}") from exc
     if not meta.get("complete"):
         raise CorruptIndex(f"索引が書きかけのままです（{path}）。{REBUILD_HINT}")
-    for required in ("chunks.json", "records.json"):
+    for required in ("chunks.json", "records.json", FACTS_FILE):
         if not (path / required).is_file():
             raise CorruptIndex(f"索引のファイル {required} がありません（{path}）。{REBUILD_HINT}")
     if not meta.get("chroma_url") and not (path / "chroma").is_dir():
@@ -137,32 +148,43 @@ def write_generation(
     meta: dict[str, Any],
     chroma_url: str | None = None,
     progress=None,
+    facts: list[Fact] | None = None,
 ) -> Generation:
-    """Fill a generation folder; mark it complete only after everything is written."""
+    """Fill a generation folder; mark it complete only after everything is written.
+    Chunks and facts go to two Chroma collections of the same client."""
+    facts = facts or []
     collection = meta["collection"]
     client = chroma_client(chroma_url, None if chroma_url else path / "chroma")
     try:
-        store = vector_store(client, collection, embeddings)
-        existing = set(store.get(include=[])["ids"]) if chroma_url else set()
-        todo = [c for c in chunks if c.id not in existing]
-        batch = 64
-        for start in range(0, len(todo), batch):
-            part = todo[start : start + batch]
-            store.add_texts([c.embed_text for c in part], metadatas=[c.metadata() for c in part], ids=[c.id for c in part])
-            if progress:
-                progress(len(part))
-        count = store._collection.count()
+        count = _add_all(vector_store(client, collection, embeddings), chunks, bool(chroma_url), progress)
+        fact_count = _add_all(vector_store(client, collection + FACT_SUFFIX, embeddings), facts, bool(chroma_url),
+                              progress)
     finally:
         client.close()  # release the Chroma system (SQLite, HNSW) this process opened for the folder
-    if count != len(chunks):
-        raise CorruptIndex(f"ベクトル件数が一致しません（{count} 件 / 期待 {len(chunks)} 件）。{REBUILD_HINT}")
+    if count != len(chunks) or fact_count != len(facts):
+        raise CorruptIndex(f"ベクトル件数が一致しません（{count} + {fact_count} 件 / 期待 {len(chunks)} + {len(facts)} 件）。"
+                           f"{REBUILD_HINT}")
     _write_json(path / "chunks.json", [c.to_dict() for c in chunks])
+    _write_json(path / FACTS_FILE, [f.to_dict() for f in facts])
     _write_json(path / "records.json", records)
     from vectorstore.keyword import KEYWORD_FILE, BM25Index, tokenize
 
     BM25Index([tokenize(c.embed_text) for c in chunks]).save(path / KEYWORD_FILE)  # readers load it, no re-tokenizing
+    BM25Index([tokenize(f.embed_text) for f in facts]).save(path / FACT_KEYWORD_FILE)
     _write_json(path / META, {**meta, "chunks": len(chunks), "chroma_url": chroma_url or "", "complete": True})
     return Generation(path, json.loads((path / META).read_text(encoding="utf-8")))
+
+
+def _add_all(store: Chroma, items: list, shared_server: bool, progress=None, batch: int = 64) -> int:
+    """Add chunks or facts (anything with id, embed_text and metadata()) and return the count."""
+    existing = set(store.get(include=[])["ids"]) if shared_server else set()
+    todo = [item for item in items if item.id not in existing]
+    for start in range(0, len(todo), batch):
+        part = todo[start : start + batch]
+        store.add_texts([x.embed_text for x in part], metadatas=[x.metadata() for x in part], ids=[x.id for x in part])
+        if progress:
+            progress(len(part))
+    return store._collection.count()
 
 
 def publish(index_dir: Path, generation: Generation) -> None:

@@ -1,0 +1,144 @@
+"""Write the answer from the selected facts, without an LLM.
+
+The first sentence states the asked fact(s), every number copied from the fact as
+the plan writes it; one or two supporting sentences follow; the citations are the
+facts' places (measure, or section for narrative facts). Deterministic: the same
+facts always give the same text.
+"""
+
+from __future__ import annotations
+
+import re
+
+from assistant.fact_search import ScoredFact, satisfies_year
+from assistant.select import Selection
+from assistant.types import Answer, Citation
+from ingest.facts import FACT_FIELDS, Fact, kpi_name
+from ingest.records import PlanInfo
+
+REFUSAL_HEAD = "計画にはその記載がありません。"
+QUOTE_CHARS = 160
+
+
+def _quote(text: str, limit: int = QUOTE_CHARS) -> str:
+    text = re.sub(r"\s+", " ", text).strip()
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+class Writer:
+    def __init__(self, plans: dict[str, PlanInfo]):
+        self.plans = plans
+
+    # --- names and places ----------------------------------------------------
+    def place(self, fact: Fact) -> str:
+        """「大分市 No.3「公式アプリの機能拡充」」 or 「延岡市の計画（第5章 …）」."""
+        info = self.plans.get(fact.plan)
+        if info is None:
+            return fact.title
+        if fact.measure is not None:
+            return f"{info.measure_name(fact.measure)}「{fact.title}」"
+        if fact.field == "glossary":
+            return f"{info.city}の計画の用語解説"
+        if fact.field == "plan":
+            return f"{info.city}の「{info.title}」"
+        return f"{info.city}の計画（{fact.title.replace('／', ' ')}）"
+
+    def cite(self, fact: Fact) -> Citation:
+        info = self.plans.get(fact.plan)
+        label = (f"{info.measure_name(fact.measure)} {fact.title}" if info and fact.measure is not None
+                 else f"{info.city if info else fact.plan} {fact.title}")
+        return Citation(fact.plan, fact.measure, fact.title, fact.field, _quote(fact.text), label)
+
+    # --- one fact as a sentence ----------------------------------------------
+    def sentence(self, fact: Fact, sel: Selection, first: bool) -> str:
+        q = sel.question
+        where = self.place(fact)
+        if fact.field == "kpi":
+            when = fact.year_label or (f"{fact.year}年度" if fact.year else "")
+            base = ""
+            if q.asks_for("baseline") and fact.baseline:
+                base = f"現状値は{fact.baseline}{'（' + fact.baseline_date + '）' if fact.baseline_date else ''}、"
+            return f"{where}の{when}の目標（KPI）は、{base}「{fact.text}」です。"
+        if fact.field == "baseline":
+            return f"{where}によると、{fact.text}です。"
+        if fact.field == "milestone":
+            cells = fact.cells
+            if q.years:
+                keys = {f"R{y - 2018}" for y in q.years}
+                cells = tuple(c for c in cells if c[0] in keys) or cells
+            label = re.sub(r"^.*｜工程表\s*", "", fact.context) or "取組"
+            return f"{where}の工程表では、「{label}」は " + " / ".join(f"{k}: {v}" for k, v in cells) + " です。"
+        if fact.field == "final_goal":
+            return f"{where}の最終的な目標は、{fact.text}"
+        if fact.field == "action" and (fact.departments or fact.period):
+            meta = []
+            if fact.period:
+                meta.append(f"期間は{fact.period}")
+            if fact.departments:
+                meta.append(f"担当は{'、'.join(fact.departments)}")
+            body = re.sub(r"【[^】]*】$", "", fact.text).strip()
+            return f"{where}の取組「{body}」の{'、'.join(meta)}です。"
+        if fact.field == "glossary":
+            term, _, explanation = fact.text.partition(": ")
+            return f"{where}では、{term}は「{explanation}」と説明されています。"
+        if fact.field == "plan":
+            return fact.text
+        text = fact.text if fact.text.endswith(("。", "」", "）", ")")) else fact.text + "。"
+        return f"{text}（{where}）" if first else text
+
+    # --- the answer ------------------------------------------------------------
+    def answer(self, sel: Selection) -> Answer:
+        q = sel.question
+        if sel.refused:
+            return self.refusal(sel)
+        lead_parts = [self.sentence(s.fact, sel, first=True) for s in sel.picked]
+        lead = "\n".join(dict.fromkeys(lead_parts))
+        lines = [lead]
+        support = [self.sentence(s.fact, sel, first=False) for s in sel.support]
+        support = [s for s in support if s not in lead]
+        if support:
+            lines.append("\n".join(f"・{s}" for s in support))
+        citations = []
+        seen = set()
+        for s in sel.picked + sel.support:
+            c = self.cite(s.fact)
+            key = (c.plan, c.measure, c.field, c.quote)
+            if key not in seen:
+                seen.add(key)
+                citations.append(c)
+        return Answer(q.raw, "\n".join(lines), citations, intent=",".join(q.asks) or "what", lead=lead)
+
+    def refusal(self, sel: Selection) -> Answer:
+        q = sel.question
+        text = REFUSAL_HEAD
+        if sel.reason:
+            text += f"（{sel.reason}）"
+        if sel.missing_years:
+            text += self._years_note(sel)
+        near = self.nearest(sel.nearest)
+        if near:
+            text += f"\n関連しそうな記載: {near}"
+        return Answer(q.raw, text, [], refused=True, intent=",".join(q.asks) or "what", lead=REFUSAL_HEAD)
+
+    def _years_note(self, sel: Selection) -> str:
+        asked = "、".join(f"{y}年度" for y in sel.missing_years)
+        top = sel.nearest[0].fact if sel.nearest else None
+        if top is None:
+            return f"{asked}についての記載は見つかりませんでした。"
+        years = sorted({s.fact.year for s in sel.ranked if s.group == sel.nearest[0].group and s.fact.year})
+        listed = "、".join(f"{y}年度" for y in years)
+        note = f"{self.place(top)}に{asked}の記載はありません。"
+        return note + (f"（記載がある年度: {listed}）" if listed else "")
+
+    def nearest(self, ranked: list[ScoredFact]) -> str:
+        names = []
+        for s in ranked:
+            name = self.place(s.fact)
+            if name not in names:
+                names.append(name)
+            if len(names) == 2:
+                break
+        return "、".join(names)
+
+
+__all__ = ["FACT_FIELDS", "REFUSAL_HEAD", "Writer", "kpi_name", "satisfies_year"]

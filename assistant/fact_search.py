@@ -1,0 +1,219 @@
+"""Score every fact of the index for one question: meaning, words, the measure it
+belongs to, and the question's constraints as soft evidence.
+
+All terms are computed over arrays prepared once per index generation
+(:class:`FactTable`), so a question costs one matrix-vector product, one sparse
+BM25 product and a few vector additions, whatever it asks. Constraints are score
+terms, never filters that could empty the list (the plan a user chose is the one
+exact scope). Every score keeps its parts, so ``planqa ask --json`` and the
+evaluation report can show why a fact won.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from assistant.understand import UNIT_SHOWS, Question
+from ingest.facts import Fact
+from ingest.parsers.text import year_range
+from vectorstore.keyword import expand_words, content_words, tokenize
+
+# Weights (calibrated on the golden and held-out sets with `planqa eval`; see README).
+W_DENSE = 1.0
+W_KEYWORD = 0.35
+W_PRIOR = 0.45  # the measure-level ranking (chunks) the fact's measure or section got
+B_NAMED_MEASURE = 0.6  # a measure named in the question (exact)
+B_FOCUS = 0.25  # the measure a follow-up inherits
+B_FIELD = 0.12  # per unit of field affinity with what is asked
+B_YEAR = 0.2  # the fact is about the asked year
+B_YEAR_OTHER = 0.15  # the fact is about another year
+B_UNIT = 0.08  # the fact shows a number in the asked counter
+B_TERM = 0.5  # a glossary term the question names literally
+OUT_OF_SCOPE = -10.0
+
+# How well a field answers each kind of ask (0..1).
+AFFINITY: dict[str, dict[str, float]] = {
+    "target": {"kpi": 1.0, "milestone": 0.6, "final_goal": 0.4, "kgi": 0.7, "section": 0.1},
+    "baseline": {"baseline": 1.0, "kpi": 0.6, "background": 0.4, "section": 0.3, "survey": 0.3},
+    "department": {"action": 0.8, "section": 0.2},
+    "when": {"action": 0.5, "milestone": 0.8, "final_goal": 0.5, "plan": 0.5, "section": 0.2, "survey": 0.2},
+    "final": {"final_goal": 1.0, "kgi": 0.6, "goal_state": 0.6},
+    "definition": {"glossary": 1.0},
+    "survey": {"survey": 1.0},
+    "reason": {"background": 0.9, "section": 0.5, "overview": 0.3},
+    "what": {"overview": 0.5, "action": 0.5, "summary": 0.4, "goal_state": 0.5, "key_projects": 0.3},
+}
+_DEPARTMENT = re.compile(r"[一-龥ァ-ヶ]+(課|部|室|局|センター|本部|部会)")
+_DATE = re.compile(r"(\d{4}年|令和\s*\d+|平成\s*\d+|R\s?\d+|\d+年度|\d+月|年度末)")
+
+
+@dataclass(eq=False)  # identity: the same fact scored twice is two candidates
+class ScoredFact:
+    fact: Fact
+    score: float
+    parts: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def group(self) -> tuple[str, str]:
+        return group_key(self.fact)
+
+
+def group_key(fact: Fact) -> tuple[str, str]:
+    """The block a fact answers for: its measure, or its section (glossary terms each their own)."""
+    if fact.measure is not None:
+        return fact.plan, f"m{fact.measure}"
+    return fact.plan, f"s:{fact.section}"
+
+
+def satisfies_year(fact: Fact, year: int) -> bool:
+    if fact.year == year or fact.baseline_date and _mentions_year(fact.baseline_date, year):
+        return True
+    if any(k == f"R{year - 2018}" for k, _ in fact.cells):
+        return True
+    if fact.period and year in year_range(fact.period):
+        return True
+    return _mentions_year(fact.text, year)
+
+
+def _mentions_year(text: str, year: int) -> bool:
+    r = year - 2018
+    return bool(re.search(rf"(?<!\d){year}(?!\d)|令和\s*{r}(?!\d)|(?<![A-Za-z])R\s?{r}(?!\d)", text))
+
+
+def satisfies(fact: Fact, ask: str) -> bool:
+    """Does this fact hold the kind of thing the ask wants?"""
+    if ask == "department":
+        return bool(fact.departments) or bool(_DEPARTMENT.search(fact.text))
+    if ask == "when":
+        return bool(fact.period or fact.cells or fact.year_label.strip("—-― ")) or bool(_DATE.search(fact.text))
+    if ask == "baseline":
+        return fact.field == "baseline" or bool(fact.baseline) or bool(re.search(r"(現状|実績|時点|現在)", fact.text))
+    if ask == "target":
+        return fact.field in ("kpi", "milestone", "final_goal", "kgi") or bool(re.search(r"(目標|目指)", fact.text))
+    if ask == "final":
+        return fact.field in ("final_goal", "kgi", "goal_state")
+    if ask == "definition":
+        return fact.field == "glossary"
+    if ask == "survey":
+        return fact.field == "survey"
+    return True
+
+
+def shows_unit(fact: Fact, unit: str) -> bool:
+    return bool(UNIT_SHOWS[unit].search(fact.text))
+
+
+class FactTable:
+    """Arrays over the facts of one index generation, built once when it loads."""
+
+    def __init__(self, facts: list[Fact], vectors: np.ndarray):
+        self.facts = facts
+        self.vectors = vectors  # (n, d), L2-normalised
+        self.plans = np.array([f.plan for f in facts])
+        self.fields = np.array([f.field for f in facts])
+        self.years = np.array([f.year or 0 for f in facts])
+        self.groups = [group_key(f) for f in facts]
+        self.group_index: dict[tuple[str, str], np.ndarray] = {}
+        for i, g in enumerate(self.groups):
+            self.group_index.setdefault(g, []).append(i)  # type: ignore[arg-type]
+        self.group_index = {g: np.array(ix) for g, ix in self.group_index.items()}
+        self._ask_masks: dict[str, np.ndarray] = {}
+        self._year_masks: dict[int, np.ndarray] = {}
+        self._unit_masks: dict[str, np.ndarray] = {}
+        self.glossary_names = {i: re.split(r"[（(:：]", f.text)[0].strip() for i, f in enumerate(facts)
+                               if f.field == "glossary"}
+
+    def affinity(self, ask: str) -> np.ndarray:
+        if ask not in self._ask_masks:
+            table = AFFINITY.get(ask, {})
+            base = np.array([table.get(f, 0.0) for f in self.fields], dtype=np.float32)
+            ok = np.array([satisfies(f, ask) for f in self.facts], dtype=np.float32)
+            self._ask_masks[ask] = base * (0.5 + 0.5 * ok)
+        return self._ask_masks[ask]
+
+    def year_mask(self, year: int) -> np.ndarray:
+        if year not in self._year_masks:
+            self._year_masks[year] = np.array([satisfies_year(f, year) for f in self.facts])
+        return self._year_masks[year]
+
+    def unit_mask(self, unit: str) -> np.ndarray:
+        if unit not in self._unit_masks:
+            self._unit_masks[unit] = np.array([shows_unit(f, unit) for f in self.facts])
+        return self._unit_masks[unit]
+
+
+def load_table(snapshot) -> FactTable:
+    """The fact table of a snapshot (vectors read from its Chroma collection once)."""
+    table = getattr(snapshot, "_fact_table", None)
+    if table is None:
+        facts = snapshot.facts
+        if facts:
+            got = snapshot.fact_dense._collection.get(ids=[f.id for f in facts], include=["embeddings"])
+            by_id = dict(zip(got["ids"], got["embeddings"], strict=True))
+            vectors = np.array([by_id[f.id] for f in facts], dtype=np.float32)
+            norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+            vectors = vectors / np.maximum(norms, 1e-12)
+        else:
+            vectors = np.zeros((0, 1), dtype=np.float32)
+        table = FactTable(facts, vectors)
+        snapshot._fact_table = table
+    return table
+
+
+def score_facts(q: Question, table: FactTable, keyword_index, vector: list[float] | None,
+                prior: dict[tuple[str, str], float], top: int = 40) -> list[ScoredFact]:
+    """The ``top`` facts for the question, best first, each with its score parts."""
+    n = len(table.facts)
+    if n == 0:
+        return []
+    if vector is not None:
+        qv = np.asarray(vector, dtype=np.float32)
+        dense = table.vectors @ (qv / max(float(np.linalg.norm(qv)), 1e-12))
+    else:
+        dense = np.zeros(n, np.float32)
+    terms = tokenize(q.search_text)
+    extra = [w for w in expand_words(content_words(q.search_text)) if w not in q.search_text]
+    if extra:
+        terms += [t for t in tokenize(" ".join(extra)) if t.startswith("w:")]
+    kw = keyword_index.scores(terms)
+    kw = kw / kw.max() if kw.max() > 0 else kw
+    prior_arr = np.array([prior.get(g, 0.0) for g in table.groups], dtype=np.float32)
+    score = W_DENSE * dense + W_KEYWORD * kw + W_PRIOR * prior_arr
+    parts: dict[str, np.ndarray] = {}
+    if q.plans:
+        parts["scope"] = np.where(np.isin(table.plans, q.plans), 0.0, OUT_OF_SCOPE)
+    if q.measures or q.sections:
+        keys = {(p, f"m{n}") for p, n in q.measures} | {(p, f"s:{key}") for p, key in q.sections}
+        hit = np.array([g in keys for g in table.groups])
+        parts["measure"] = hit * (B_NAMED_MEASURE if q.measures_named else B_FOCUS)
+    asks = [a for a in q.asks if a in AFFINITY]
+    if asks:
+        parts["field"] = B_FIELD * sum(table.affinity(a) for a in asks) / max(1.0, len(asks) ** 0.5)
+    if q.years:
+        ok = np.zeros(n, dtype=bool)
+        for y in q.years:
+            ok |= table.year_mask(y)
+        other = (table.years > 0) & ~ok
+        parts["year"] = B_YEAR * ok - B_YEAR_OTHER * other
+    if q.units:
+        parts["unit"] = B_UNIT * sum(table.unit_mask(u) for u in q.units)
+    if table.glossary_names and q.asks_for("definition"):
+        term = np.zeros(n, dtype=np.float32)
+        for i, name in table.glossary_names.items():
+            if len(name) >= 2 and name in q.text:
+                term[i] = B_TERM
+        parts["term"] = term
+    for arr in parts.values():
+        score = score + arr
+    k = min(top, n)
+    idx = np.argpartition(-score, k - 1)[:k]
+    idx = idx[np.argsort(-score[idx])]
+    out = []
+    for i in idx:
+        detail = {"dense": float(dense[i]), "keyword": float(kw[i]), "prior": float(prior_arr[i])}
+        detail.update({name: float(arr[i]) for name, arr in parts.items() if arr[i]})
+        out.append(ScoredFact(table.facts[i], float(score[i]), detail))
+    return out

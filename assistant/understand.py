@@ -1,0 +1,174 @@
+"""Read a question: what it pins down (plan, measure number, year) and what it asks for.
+
+Exact rules stay exact and few: a named measure number, a named city, a named
+year. Everything else is a *cue* — soft evidence the fact scorer weighs, never a
+road the question is sent down. Follow-ups inherit the previous turn's focus
+and override only what they name.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from assistant.conversation import Focus
+from assistant.query import detect_plans, normalise
+from assistant.query import _measure_refs as measure_refs
+from ingest.parsers.text import years_in
+from ingest.records import PlanInfo
+
+# What a question asks for (cue → pattern). Several may hold: 「担当課と期間は？」.
+ASKS: dict[str, re.Pattern[str]] = {
+    "target": re.compile(r"(目標|目指|KPI|ＫＰＩ|指標|水準|どこまで|伸ばす|増やす|減らす|引き上げ|高める|下げる|数値|見込"
+                         r"|めざ|狙|ねら)"),
+    "baseline": re.compile(r"(現状|現在|今は|今の|今って|いまは|いま何|今何|実績|これまで|時点|もともと|元々|基準|現時点"
+                           r"|何年度と比べ|いつと比べ|比べて|出発点|スタート地点|前の計画|これまでに)"),
+    "department": re.compile(r"(担当|部署|どこの課|何課|所管|どの課|誰が|だれが|どこが|事務局|課は|課って|どこがやる|部局)"),
+    "when": re.compile(r"(いつ|何年|時期|期間|スケジュール|工程|開始|始ま|始め|スタート|予定|めど|目途|頃|から[？?]|まで[？?]"
+                       r"|年度から|年度まで|導入され|何月)"),
+    "final": re.compile(r"(最終|達成見込|達成する見込|あるべき姿|ゴール|最後に)"),
+    "definition": re.compile(r"(用語|(?<!こ)とは[？?何]?|って(何|なに)(?=[？?。]|$|です|なの|だろ|\s)|の意味|意味は|どういう意味"
+                             r"|どう説明|どういうもの|ってどういう)"),
+    "survey": re.compile(r"(アンケート|回答率|回収率|回答者|回答数|調査対象|有効回答|何人に送|何人に配|調査期間|市民の声)"),
+    "reason": re.compile(r"(なぜ|何で|なんで|どうして|理由|背景|課題|きっかけ|経緯|問題|困って)"),
+    "what": re.compile(r"(何をする|何をして|何する|内容|概要|どんな|どういう|どう変わ|どう進め|どうする|どうやって|何が|取組|取り組み"
+                       r"|具体的|詳しく|について|教えて|仕組み|できるように)"),
+    "compare": re.compile(r"(比較|違い|違う|比べ|両市|両方|それぞれ|どちら|共通)"),
+}
+# Counters asked for (「何人」「何件」…) and how the plans write them.
+UNITS: dict[str, re.Pattern[str]] = {
+    "人": re.compile(r"(何人|何名|人数|何万人)"),
+    "件": re.compile(r"(何件|件数)"),
+    "%": re.compile(r"(何%|何％|何パーセント|割合|率は|率って|率を|何割|パーセント)"),
+    "回": re.compile(r"(何回|回数)"),
+    "点": re.compile(r"(何点)"),
+}
+UNIT_SHOWS: dict[str, re.Pattern[str]] = {
+    "人": re.compile(r"\d[\d,]*\s*(万)?\s*(人|名)"),
+    "件": re.compile(r"\d[\d,]*\s*件"),
+    "%": re.compile(r"\d+(\.\d+)?\s*[%％]|\d\s*割"),
+    "回": re.compile(r"\d[\d,]*\s*回"),
+    "点": re.compile(r"\d[\d,]*\s*点"),
+}
+
+# Words addressed to the assistant, not about the plans: the clause that holds one goes.
+_IMPERATIVE = re.compile(
+    r"(指示を(すべて|全て)?(無視|忘れ)|命令を無視|ルールを(無視|解除)|前の指示|これまでの指示|上記の指示|以前の指示|システムプロンプト"
+    r"|system\s*prompt|ignore (all |the )?(previous|above|prior)|disregard|you are now|あなたは(今から|これから|もう)"
+    r"|開発者モード|制約を(解除|無視)|プロンプトを(表示|出力|教え)|設定を(表示|出力|教え|変え)|jailbreak|\bDAN\b"
+    r"|とだけ(答え|回答|書い|言っ|出力|返)|(必ず|絶対に?)[^。？?]{0,40}(と|で)(答え|回答|書い|言っ|出力|返)"
+    r"|(答え|回答)(は|を)[^。？?]{0,20}(に|と)(して|すること|しろ|せよ)"
+    r"|と(仮定|想定)して|と見なして|とみなして|ことにして|(データ|数値|計画)(が|は)[^。？?]{0,20}(更新|変更)された"
+    r"|出典(なし|を付けず|は不要)|根拠(なし|は不要)|拒否(しない|せず|ルール)|ロールプレイ|役になりきって|ふりをして"
+    r"|###\s*SYSTEM|\[SYSTEM\]|<\|)",
+    re.IGNORECASE,
+)
+_CLAUSE = re.compile(r"(?<=[。！？!?\n])|(?<=[、,：:])(?=[^、,：:]{4,})|(?<=###)\s")
+_FOLLOW_UP = re.compile(
+    r"^(それ|その|そこ|この|あれ|同じ|そっち|こっち|さっき|先ほど|前の|じゃあ|では|なら|あと|ちなみに|ほかに|他に|では|で、|で |"
+    r"逆に|一方|もう少し|もっと|それで)|(それ|その施策|この施策|同施策|そちら|そっち|さっきの)")
+
+
+@dataclass
+class Question:
+    raw: str
+    text: str  # cleaned: instructions removed, widths normalised
+    search_text: str  # what retrieval reads: the text plus the inherited topic on follow-ups
+    plans: list[str] = field(default_factory=list)  # plan ids in scope (empty = all)
+    plan_named: bool = False  # named in the question or chosen by the user
+    cities_named: list[str] = field(default_factory=list)  # plan ids whose city the question names
+    measures: list[tuple[str, int]] = field(default_factory=list)  # named or inherited (plan, number)
+    sections: list[tuple[str, str]] = field(default_factory=list)  # inherited (plan, section key)
+    measures_named: bool = False  # named in this question (not inherited)
+    unknown_measures: list[tuple[str, int]] = field(default_factory=list)
+    years: list[int] = field(default_factory=list)
+    asks: list[str] = field(default_factory=list)  # keys of ASKS, in the order they appear
+    units: list[str] = field(default_factory=list)  # keys of UNITS
+    injection: bool = False
+    follow_up: bool = False
+    focus: Focus | None = None  # the previous turn's, when this is a follow-up
+
+    def asks_for(self, *names: str) -> bool:
+        return any(n in self.asks for n in names)
+
+
+def strip_instructions(text: str) -> tuple[str, bool]:
+    """Drop the clauses that address the assistant (anywhere in the question); keep the rest."""
+    if not _IMPERATIVE.search(text):
+        return text, False
+    clauses = [c for c in _CLAUSE.split(text) if c]
+    kept = [c for c in clauses if not _IMPERATIVE.search(c)]
+    cleaned = "".join(kept).strip(" 、,。:：")
+    cleaned = re.sub(r"#{2,}|\[SYSTEM\]", " ", cleaned).strip()
+    return cleaned, True
+
+
+def asks_in(text: str) -> list[str]:
+    found = [(m.start(), name) for name, pattern in ASKS.items() if (m := pattern.search(text))]
+    return [name for _, name in sorted(found)]
+
+
+def units_in(text: str) -> list[str]:
+    return [name for name, pattern in UNITS.items() if pattern.search(text)]
+
+
+_POINTING = re.compile(r"(それ|その|そこ|この|あれ|同じ|そっち|こっち|そちら|さっき|先ほど|前の|同施策)")
+
+
+def is_follow_up(text: str, has_own_topic: bool) -> bool:
+    """A question that leans on the previous turn: it opens with a pointing or linking word,
+    or it is short and names nothing of its own (「担当は？」「2026年度は？」「じゃあ延岡市は？」)."""
+    if _FOLLOW_UP.search(text):
+        return True
+    return len(text) <= 16 and not has_own_topic
+
+
+def understand(raw: str, plans: dict[str, PlanInfo], known: dict[str, set[int]], chosen_plan: str | None = None,
+               focus: Focus | None = None, topic_words=None) -> Question:
+    """``topic_words(text) -> list[str]``: the question's own content words (for the
+    follow-up test); ``focus``: what the previous turn was about."""
+    text = normalise(raw)
+    text, injected = strip_instructions(text)
+    named = detect_plans(text, plans)
+    scoped = [chosen_plan] if chosen_plan and chosen_plan in plans else list(named)
+    refs = measure_refs(text, plans, scoped)
+    measures = [r for r in refs if r[1] in known.get(r[0], set())]
+    unknown = [r for r in refs if r not in measures]
+    if measures and not scoped:
+        scoped = list(dict.fromkeys(p for p, _ in measures))
+    years = years_in(text)
+    asks = asks_in(text)
+    if len(named) > 1 and "compare" not in asks:
+        asks.append("compare")
+    q = Question(raw=raw, text=text, search_text=text, plans=scoped, plan_named=bool(scoped), cities_named=named,
+                 measures=measures, measures_named=bool(measures), unknown_measures=unknown, years=years, asks=asks,
+                 units=units_in(text), injection=injected)
+    own = [w for w in (topic_words(text) if topic_words else []) if not ASKS_WORD.search(w)]
+    if focus is not None and not measures and is_follow_up(text, bool(own)):
+        inherit(q, focus, keep_topic=not own or bool(_POINTING.search(text)))
+    return q
+
+
+ASKS_WORD = re.compile("|".join(p.pattern for p in ASKS.values()) + r"|年度|市$")
+
+
+def inherit(q: Question, focus: Focus, keep_topic: bool) -> None:
+    """Take over the previous turn's focus; what the follow-up names wins (a city, a year, a field).
+    ``keep_topic``: the follow-up points back (それ/その) or names no topic of its own, so it is
+    about the same measure or section; otherwise (「じゃあスマホ教室は？」) only the plan carries over."""
+    q.follow_up = True
+    q.focus = focus
+    switched = bool(q.cities_named) and set(q.cities_named) != set(focus.plans)
+    if not q.plans and not switched:
+        q.plans = list(focus.plans) if len(focus.plans) == 1 or keep_topic else []
+    if not keep_topic:
+        return
+    if not switched:
+        q.measures = list(focus.measures)
+        q.sections = list(focus.sections)
+    if not q.years and not q.asks_for("baseline") and focus.years:
+        q.years = list(focus.years)
+    if not q.asks and focus.asks:
+        q.asks = [a for a in focus.asks if a != "compare"]
+    # Retrieval reads the earlier topic too, so 「じゃあ延岡市は？」 finds 延岡市's measure on the same theme.
+    q.search_text = f"{focus.topic} {q.text}".strip()

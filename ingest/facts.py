@@ -1,0 +1,290 @@
+"""Self-contained facts from parsed plan records: the unit the reader answers from.
+
+A fact is one sentence, bullet or table line of a measure field or a section,
+one KPI line (year, target, baseline value and date), one baseline, one action
+(department and period), one milestone row (its R-year cells), the final goal,
+a glossary entry, or the plan period. Each carries its place (plan, measure or
+section heading path, field) in ``context``, which is embedded with the text, so
+a fact read alone still says what it is about.
+
+IDs derive from the content, like chunk IDs: re-ingesting never duplicates and
+the embedding cache (content hash) makes unchanged facts free.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import asdict, dataclass
+
+from ingest.records import KPI, Action, Measure, ParsedPlan, PlanInfo, Section
+
+# Field names of facts and how the answer names them.
+FACT_FIELDS: dict[str, str] = {
+    "summary": "施策名",
+    "overview": "施策概要",
+    "goal_state": "目指すべき姿",
+    "background": "背景・課題",
+    "action": "取組",
+    "milestone": "工程表",
+    "kpi": "KPI",
+    "baseline": "現状値",
+    "final_goal": "最終的な目標",
+    "key_projects": "重点事業",
+    "section": "本文",
+    "survey": "市民アンケート",
+    "kgi": "KGI",
+    "glossary": "用語解説",
+    "plan": "計画の概要",
+}
+MAX_FACT_CHARS = 260  # a longer run-on line is cut at a sentence or comma boundary
+_HEADING_CHARS = 24  # a short line without a full stop heads the lines that follow it
+
+
+@dataclass(frozen=True)
+class Fact:
+    id: str
+    plan: str
+    measure: str | None  # measure number as a string; None for sections
+    section: str  # section key ("" for measure facts)
+    field: str  # a key of FACT_FIELDS
+    text: str  # as the plan writes it (cleaned)
+    context: str  # where it stands: 「大分市 No.3 公式アプリの機能拡充｜KPI 2026年度」
+    title: str  # measure title or section title
+    order: int = 0  # position inside its block (neighbours support each other)
+    block: str = ""  # measure field or section the fact belongs to
+    year: int | None = None  # fiscal year the fact is for (KPI target year, final goal year)
+    year_label: str = ""  # as written: 2026(令和8)年度 / R12（2030年度）目標
+    value: str = ""  # KPI target value as written
+    baseline: str = ""  # 現状値 as written (value only)
+    baseline_date: str = ""  # its date: 令和5年度末
+    departments: tuple[str, ...] = ()
+    period: str = ""
+    cells: tuple[tuple[str, str], ...] = ()  # milestone R-year cells (R8, …)
+
+    @property
+    def embed_text(self) -> str:
+        return f"{self.context}\n{self.text}"
+
+    def metadata(self) -> dict[str, str | int]:
+        """Chroma metadata: scalars only, no None."""
+        return {"plan": self.plan, "measure": self.measure or "", "section": self.section, "field": self.field,
+                "year": self.year or 0}
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data["departments"] = list(self.departments)
+        data["cells"] = [list(c) for c in self.cells]
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Fact:
+        data = dict(data)
+        data["departments"] = tuple(data.get("departments") or ())
+        data["cells"] = tuple(tuple(c) for c in data.get("cells") or ())
+        return cls(**data)
+
+
+# --------------------------------------------------------------------------- text pieces
+
+_BULLET = re.compile(r"^[・●◎○■◆★▲※\-]\s*")
+
+
+def pieces(text: str) -> list[tuple[str, str]]:
+    """(heading, sentence) pairs: lines split at sentence ends; a short line without a
+    full stop (「紙中心の申請」) is a sub-heading carried into the next pieces' context."""
+    out: list[tuple[str, str]] = []
+    heading = ""
+    for line in text.split("\n"):
+        line = line.strip()
+        if not line:
+            continue
+        if len(line) <= _HEADING_CHARS and not re.search(r"[。．！？:：\d%％]", line) and not _BULLET.match(line):
+            heading = line
+            continue
+        for sentence in _sentences(line):
+            out.append((heading, sentence))
+    return out
+
+
+def _sentences(line: str) -> list[str]:
+    parts = [p.strip() for p in re.split(r"(?<=[。！？])(?![）)」』])", line) if p.strip()]
+    merged: list[str] = []
+    for part in parts:
+        if merged and (len(part) < 8 or re.match(r"^[）)」』]", part)):
+            merged[-1] += part
+        else:
+            merged.append(part)
+    out = []
+    for part in merged:
+        while len(part) > MAX_FACT_CHARS:
+            cut = max(part.rfind("、", 0, MAX_FACT_CHARS), part.rfind("。", 0, MAX_FACT_CHARS))
+            cut = cut + 1 if cut > MAX_FACT_CHARS // 3 else MAX_FACT_CHARS
+            out.append(part[:cut].strip())
+            part = part[cut:].strip()
+        if part:
+            out.append(part)
+    return out
+
+
+def _fact_id(plan: str, place: str, text: str) -> str:
+    return hashlib.sha1(f"{plan}\x1f{place}\x1f{text}".encode()).hexdigest()[:20]
+
+
+def split_baseline(baseline: str) -> tuple[str, str]:
+    """「52,187件/累積：令和5年度末」→ (「52,187件/累積」, 「令和5年度末」); no date → (value, "")."""
+    m = re.match(r"^(.*?)\s*[：:]\s*(.+)$", baseline)
+    if m and m.group(1).strip():
+        return m.group(1).strip(), m.group(2).strip()
+    m = re.match(r"^(.*?)\s*[（(]((?:令和|平成|R)\s*\d[^）)]*)[）)]\s*$", baseline)
+    if m and m.group(1).strip():
+        return m.group(1).strip(), m.group(2).strip()
+    return baseline.strip(), ""
+
+
+def kpi_name(kpi: KPI) -> str:
+    """The KPI's measured quantity without its bracketed target: 「大分市公式アプリのダウンロード件数」."""
+    name = re.split(r"\s*【", kpi.text, maxsplit=1)[0].strip(" ・")
+    return name or kpi.text
+
+
+# --------------------------------------------------------------------------- builders
+
+
+class _Builder:
+    def __init__(self, info: PlanInfo):
+        self.info = info
+        self.facts: list[Fact] = []
+        self._seen: set[str] = set()
+
+    def add(self, *, measure: Measure | None, section: Section | None, field: str, text: str, context: str,
+            order: int, block: str, **extra) -> None:
+        text = text.strip()
+        if not text or len(re.sub(r"\W", "", text)) < 2:
+            return
+        place = f"{measure.number if measure else ''}:{section.key if section else ''}:{block}:{field}"
+        fid = _fact_id(self.info.id, place, f"{context}\n{text}")
+        if fid in self._seen:
+            return
+        self._seen.add(fid)
+        self.facts.append(Fact(
+            id=fid, plan=self.info.id, measure=str(measure.number) if measure else None,
+            section=section.key if section else "", field=field, text=text, context=context,
+            title=measure.title if measure else (section.title if section else self.info.title),
+            order=order, block=block, **extra,
+        ))
+
+
+def _measure_context(info: PlanInfo, m: Measure, label: str, extra: str = "") -> str:
+    return f"{info.measure_name(m.number)} {m.title}｜{label}{(' ' + extra) if extra else ''}"
+
+
+def _year_text(year: int | None) -> str:
+    return f"{year}年度（令和{year - 2018}年度）" if year else ""
+
+
+def _measure_facts(b: _Builder, m: Measure) -> None:
+    info = b.info
+    lead = re.split(r"(?<=。)", (m.overview or m.goal_state).replace("\n", ""))[0][:160]
+    b.add(measure=m, section=None, field="summary", text=f"{m.title}。{lead}" if lead else m.title,
+          context=_measure_context(info, m, "施策名"), order=0, block="summary")
+    for name in ("overview", "goal_state", "background"):
+        body = getattr(m, name)
+        for i, (heading, sentence) in enumerate(pieces(body)):
+            b.add(measure=m, section=None, field=name, text=sentence,
+                  context=_measure_context(info, m, FACT_FIELDS[name], heading), order=i, block=name)
+    for i, action in enumerate(m.actions):
+        _action_facts(b, m, action, i)
+    for i, kpi in enumerate(m.kpis):
+        _kpi_facts(b, m, kpi, i)
+    if m.final_goal:
+        goal = m.final_goal
+        when = goal.target_year_text or _year_text(goal.target_year)
+        text = f"達成見込み年度 {when}: {goal.text}" if when else goal.text
+        b.add(measure=m, section=None, field="final_goal", text=text,
+              context=_measure_context(info, m, "最終的な目標"), order=0, block="final_goal",
+              year=goal.target_year, year_label=when)
+    if m.key_projects:
+        b.add(measure=m, section=None, field="key_projects", text="重点事業: " + "、".join(m.key_projects),
+              context=_measure_context(info, m, "重点事業"), order=0, block="key_projects")
+
+
+def _action_facts(b: _Builder, m: Measure, action: Action, index: int) -> None:
+    info, block = b.info, f"action-{index}"
+    label = f"取組「{action.title}」" if action.title else "取組"
+    meta = [action.period, "、".join(action.departments)]
+    sentences = pieces(action.text)
+    if len(sentences) <= 1:  # one line (大分市〈取組〉): the action, its period and departments in one fact
+        text = action.text.replace("\n", " ").strip()
+        if any(meta):
+            text += f"【{' '.join(x for x in meta if x)}】"
+        b.add(measure=m, section=None, field="action", text=text, context=_measure_context(info, m, label),
+              order=index, block=block, departments=tuple(action.departments), period=action.period)
+    else:
+        for i, (heading, sentence) in enumerate(sentences):
+            b.add(measure=m, section=None, field="action", text=sentence,
+                  context=_measure_context(info, m, label, heading), order=i, block=block,
+                  departments=tuple(action.departments), period=action.period)
+    cells = tuple((k, v) for k, v in action.milestones.items() if re.fullmatch(r"R\d+", k))
+    if cells:
+        text = " / ".join(f"{k}: {v}" for k, v in cells)
+        b.add(measure=m, section=None, field="milestone", text=text,
+              context=_measure_context(info, m, "工程表", action.title), order=index, block=block, cells=cells,
+              period=action.period)
+
+
+def _kpi_facts(b: _Builder, m: Measure, kpi: KPI, index: int) -> None:
+    """One fact per KPI line (大分市 lists several bullets under one year), with the target
+    as written (【68,000件/累積】 or the table's 目標値) and the baseline split into value and date."""
+    info = b.info
+    when = kpi.year_label or _year_text(kpi.year)
+    value, date = split_baseline(kpi.baseline) if kpi.baseline else ("", "")
+    lines = [ln.strip(" ・") for ln in kpi.text.split("\n") if ln.strip(" ・")] or [kpi.text]
+    for i, line in enumerate(lines):
+        bracket = re.search(r"【([^】]+)】", line)
+        target = kpi.target if len(lines) == 1 and kpi.target else (bracket.group(1) if bracket else "")
+        text = line
+        if target and target not in text:
+            text += f"（目標値 {target}）"
+        if value and value not in text:
+            text += f"（現状値 {value}{'：' + date if date else ''}）"
+        b.add(measure=m, section=None, field="kpi", text=text, context=_measure_context(info, m, "KPI（目標）", when),
+              order=index * 10 + i, block=f"kpi-{kpi.year or ''}", year=kpi.year, year_label=when,
+              value=target, baseline=value, baseline_date=date)
+    if value:
+        name = kpi_name(KPI(lines[0]))
+        b.add(measure=m, section=None, field="baseline", text=f"{name}の現状値は{value}" + (f"（{date}）" if date else ""),
+              context=_measure_context(info, m, "KPIの現状値", date), order=index, block="baseline",
+              baseline=value, baseline_date=date)
+
+
+def _section_facts(b: _Builder, s: Section) -> None:
+    info = b.info
+    field = {"survey": "survey", "kgi": "kgi", "glossary": "glossary"}.get(s.kind, "section")
+    for i, (heading, sentence) in enumerate(pieces(s.text)):
+        context = f"{info.city} {info.title}｜{s.title}{(' ' + heading) if heading else ''}"
+        b.add(measure=None, section=s, field=field, text=sentence, context=context, order=i, block=s.key)
+
+
+def extract_facts(parsed: ParsedPlan) -> list[Fact]:
+    """Every fact of one parsed plan, in document order."""
+    info = parsed.info
+    b = _Builder(info)
+    if info.period:
+        period = Section(info.id, "plan", "計画期間", "", kind="intro")
+        b.add(measure=None, section=period, field="plan", text=f"{info.title}の計画期間は{info.period}です。",
+              context=f"{info.city} {info.title}｜計画期間", order=0, block="plan")
+    for m in parsed.measures:
+        _measure_facts(b, m)
+    for s in parsed.sections:
+        if s.kind == "glossary":
+            continue  # the glossary terms below are the facts
+        _section_facts(b, s)
+    for i, term in enumerate(parsed.glossary):
+        section = Section(info.id, "glossary", "用語解説", "", kind="glossary")
+        b.add(measure=None, section=section, field="glossary", text=f"{term.term}: {term.explanation}",
+              context=f"{info.city} {info.title}｜用語解説 {term.term}", order=i, block="glossary")
+    return b.facts
+
+
+__all__ = ["FACT_FIELDS", "Fact", "extract_facts", "kpi_name", "pieces", "split_baseline"]

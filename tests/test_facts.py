@@ -1,0 +1,125 @@
+"""The fact index: what ingest extracts from the parsed plans, and that it reads alone."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+
+from assistant.settings import load_settings
+from ingest.facts import Fact, extract_facts, pieces, split_baseline
+from ingest.pipeline import parse_plans
+
+
+@pytest.fixture(scope="module")
+def facts() -> dict[str, list[Fact]]:
+    return {p.info.id: extract_facts(p) for p in parse_plans(load_settings())}
+
+
+def _find(facts: list[Fact], **where) -> list[Fact]:
+    return [f for f in facts if all(getattr(f, k) == v for k, v in where.items())]
+
+
+def test_every_measure_has_a_name_fact_and_facts_carry_their_place(facts):
+    for plan, expected in (("oita", 32), ("nobeoka", 7)):
+        names = _find(facts[plan], field="summary")
+        assert sorted(int(f.measure) for f in names) == list(range(1, expected + 1))
+    for f in facts["oita"] + facts["nobeoka"]:
+        assert f.context.startswith(("大分市", "延岡市")), f.context
+        assert f.embed_text.startswith(f.context)
+
+
+def test_counts_are_in_a_sane_range(facts):
+    counts = {plan: Counter(f.field for f in fs) for plan, fs in facts.items()}
+    assert 250 <= sum(counts["oita"].values()) <= 600
+    assert 400 <= sum(counts["nobeoka"].values()) <= 900
+    assert counts["oita"]["kpi"] >= 64  # 32 measures × 2 years, several bullets in some
+    assert counts["oita"]["final_goal"] == 32
+    assert counts["nobeoka"]["kpi"] == 15  # the KPI table's 15 rows
+    assert counts["nobeoka"]["milestone"] >= 20
+    assert counts["oita"]["glossary"] >= 10 and counts["nobeoka"]["survey"] >= 20
+
+
+def test_kpi_lines_keep_year_target_and_baseline_with_its_date(facts):
+    app = _find(facts["oita"], field="kpi", measure="3", year=2026)
+    assert len(app) == 1
+    assert app[0].value == "76,000件/累積" or app[0].value == "76,000件"
+    assert app[0].baseline == "52,187件/累積" and app[0].baseline_date == "令和5年度末"
+    base = _find(facts["oita"], field="baseline", measure="3")
+    assert len(base) == 1 and "52,187件" in base[0].text and "令和5年度末" in base[0].text
+
+
+def test_a_kpi_record_with_several_bullets_gives_one_fact_per_bullet(facts):
+    no1 = _find(facts["oita"], field="kpi", measure="1", year=2025)
+    assert len(no1) == 3
+    assert any("1割/日数" in f.value for f in no1)
+
+
+def test_nobeoka_kpi_rows_hold_current_and_target(facts):
+    rows = _find(facts["nobeoka"], field="kpi", measure="2")
+    texts = " ".join(f.text for f in rows)
+    assert "40%" in texts and "90%" in texts
+    assert all(f.year == 2030 for f in rows)
+
+
+def test_milestone_rows_keep_their_r_year_cells(facts):
+    online = [f for f in _find(facts["nobeoka"], field="milestone", measure="5") if "オンライン手続き数" in f.text]
+    assert online, "重点方針5 のオンライン化の工程表がありません"
+    cells = dict(online[0].cells)
+    assert "500" in cells["R12"] and "280" in cells["R8"]
+    assert all(k.startswith("R") for k, _ in online[0].cells)  # no 'note' column
+
+
+def test_actions_keep_department_and_period(facts):
+    app = _find(facts["oita"], field="action", measure="3")
+    assert app and app[0].departments == ("DX推進課",) and app[0].period == "令和7年度～令和8年度"
+
+
+def test_measure_22_without_header_still_has_facts(facts):
+    no22 = _find(facts["oita"], measure="22")
+    assert no22 and any("いじめ" in f.text or "不登校" in f.text for f in no22)
+
+
+def test_narrative_sentences_are_separate_facts(facts):
+    office = [f for f in facts["nobeoka"] if "事務局は情報政策課" in f.text]
+    assert len(office) == 1
+    assert office[0].field == "section" and "計画推進体制" in office[0].context
+    assert len(office[0].text) < 200  # one sentence, not the whole section
+
+
+def test_plan_period_is_a_fact(facts):
+    period = _find(facts["nobeoka"], field="plan")
+    assert period and "令和8年度～令和12年度" in period[0].text
+
+
+def test_ids_are_stable_and_unique(facts):
+    again = {p.info.id: extract_facts(p) for p in parse_plans(load_settings())}
+    for plan in facts:
+        ids = [f.id for f in facts[plan]]
+        assert len(ids) == len(set(ids))
+        assert ids == [f.id for f in again[plan]]
+
+
+def test_fact_round_trips_through_json(facts):
+    f = _find(facts["nobeoka"], field="milestone")[0]
+    assert Fact.from_dict(f.to_dict()) == f
+
+
+def test_pieces_carry_short_headings_and_split_sentences():
+    text = "紙中心の申請\n本市の手続きは紙が主です。申請者は市役所に行く必要があります。\n・箇条書きの項目"
+    got = pieces(text)
+    assert got[0] == ("紙中心の申請", "本市の手続きは紙が主です。")
+    assert got[1][1] == "申請者は市役所に行く必要があります。"
+    assert got[2][1] == "・箇条書きの項目"
+
+
+@pytest.mark.parametrize(
+    ("raw", "value", "date"),
+    [
+        ("52,187件/累積：令和5年度末", "52,187件/累積", "令和5年度末"),
+        ("88.4%（令和5年度）", "88.4%", "令和5年度"),
+        ("44%", "44%", ""),
+    ],
+)
+def test_split_baseline(raw, value, date):
+    assert split_baseline(raw) == (value, date)
