@@ -32,7 +32,11 @@ B_YEAR = 0.2  # the fact is about the asked year
 B_YEAR_OTHER = 0.15  # the fact is about another year
 B_UNIT = 0.08  # the fact shows a number in the asked counter
 B_TERM = 0.5  # a glossary term the question names literally
+B_LITERAL = 0.15  # a distinctive term of the question (quoted, katakana or Latin) the fact holds verbatim
+LITERAL_MAX_FACTS = 12  # a term this many facts hold is not distinctive
 OUT_OF_SCOPE = -10.0
+PLAN_PRIOR = 0.5  # plan-level facts (period, the visions list) have no chunk of their own to be ranked by
+PLAN_GROUPS = {"s:plan", "s:visions"}
 
 # How well a field answers each kind of ask (0..1).
 AFFINITY: dict[str, dict[str, float]] = {
@@ -41,11 +45,15 @@ AFFINITY: dict[str, dict[str, float]] = {
     "department": {"action": 0.8, "section": 0.2},
     "when": {"action": 0.5, "milestone": 0.8, "final_goal": 0.5, "plan": 0.5, "section": 0.2, "survey": 0.2},
     "final": {"final_goal": 1.0, "kgi": 0.6, "goal_state": 0.6},
-    "definition": {"glossary": 1.0},
+    "definition": {"glossary": 0.5},
     "survey": {"survey": 1.0},
     "reason": {"background": 0.9, "section": 0.5, "overview": 0.3},
+    "period": {"plan": 1.0, "section": 0.2},
+    "which_measure": {"summary": 1.0, "overview": 0.4, "goal_state": 0.3},
     "what": {"overview": 0.5, "action": 0.5, "summary": 0.4, "goal_state": 0.5, "key_projects": 0.3},
 }
+BLANK_YEARS = {"—", "-", "―", "ー", "－", "未定"}
+_BLANK_BASELINE = re.compile(r"現状値?\s*[：:]?\s*[—\-―－]")
 _DEPARTMENT = re.compile(r"[一-龥ァ-ヶ]+(課|部|室|局|センター|本部|部会)")
 _DATE = re.compile(r"(\d{4}年|令和\s*\d+|平成\s*\d+|R\s?\d+|\d+年度|\d+月|年度末)")
 
@@ -62,10 +70,27 @@ class ScoredFact:
 
 
 def group_key(fact: Fact) -> tuple[str, str]:
-    """The block a fact answers for: its measure, or its section (glossary terms each their own)."""
+    """The block a fact answers for: its measure, or its section; the survey and the
+    glossary each count as one block (a two-part survey question spans its parts)."""
     if fact.measure is not None:
         return fact.plan, f"m{fact.measure}"
+    if fact.field in ("survey", "glossary"):
+        return fact.plan, f"s:{fact.field}"
     return fact.plan, f"s:{fact.section}"
+
+
+def coverage(words: list[str], fact: Fact, weight) -> float:
+    """Share (by word weight) of the question's content words the fact says, in its text
+    or its place (measure title, heading): the thing asked about must be in the answer."""
+    if not words:
+        return 1.0
+    from vectorstore.keyword import sentence_forms
+
+    body = f"{fact.context}\n{fact.text}"
+    forms = sentence_forms(body)
+    total = sum(weight(w) for w in words)
+    said = sum(weight(w) for w in words if w in body or w in forms)
+    return said / total if total else 1.0
 
 
 def satisfies_year(fact: Fact, year: int) -> bool:
@@ -88,8 +113,12 @@ def satisfies(fact: Fact, ask: str) -> bool:
     if ask == "department":
         return bool(fact.departments) or bool(_DEPARTMENT.search(fact.text))
     if ask == "when":
+        if fact.year_label.strip() in BLANK_YEARS:
+            return False  # the plan writes the year as 「—」: not set
         return bool(fact.period or fact.cells or fact.year_label.strip("—-― ")) or bool(_DATE.search(fact.text))
     if ask == "baseline":
+        if _BLANK_BASELINE.search(fact.text):
+            return False  # 「現状値 —」: the plan gives none
         return fact.field == "baseline" or bool(fact.baseline) or bool(re.search(r"(現状|実績|時点|現在)", fact.text))
     if ask == "target":
         return fact.field in ("kpi", "milestone", "final_goal", "kgi") or bool(re.search(r"(目標|目指)", fact.text))
@@ -123,8 +152,18 @@ class FactTable:
         self._ask_masks: dict[str, np.ndarray] = {}
         self._year_masks: dict[int, np.ndarray] = {}
         self._unit_masks: dict[str, np.ndarray] = {}
+        self._holders: dict[str, np.ndarray] = {}
         self.glossary_names = {i: re.split(r"[（(:：]", f.text)[0].strip() for i, f in enumerate(facts)
                                if f.field == "glossary"}
+
+    def holders(self, term: str) -> np.ndarray:
+        """Indices of the facts whose text or context holds ``term`` verbatim."""
+        if term not in self._holders:
+            if len(self._holders) > 5000:  # question words vary without end; keep the cache bounded
+                self._holders.clear()
+            self._holders[term] = np.array([i for i, f in enumerate(self.facts) if term in f.text or term in f.context],
+                                           dtype=np.int64)
+        return self._holders[term]
 
     def affinity(self, ask: str) -> np.ndarray:
         if ask not in self._ask_masks:
@@ -164,7 +203,7 @@ def load_table(snapshot) -> FactTable:
 
 
 def score_facts(q: Question, table: FactTable, keyword_index, vector: list[float] | None,
-                prior: dict[tuple[str, str], float], top: int = 40) -> list[ScoredFact]:
+                prior: dict[tuple[str, str], float], top: int = 80) -> list[ScoredFact]:
     """The ``top`` facts for the question, best first, each with its score parts."""
     n = len(table.facts)
     if n == 0:
@@ -180,7 +219,8 @@ def score_facts(q: Question, table: FactTable, keyword_index, vector: list[float
         terms += [t for t in tokenize(" ".join(extra)) if t.startswith("w:")]
     kw = keyword_index.scores(terms)
     kw = kw / kw.max() if kw.max() > 0 else kw
-    prior_arr = np.array([prior.get(g, 0.0) for g in table.groups], dtype=np.float32)
+    prior_arr = np.array([prior.get(g, PLAN_PRIOR if g[1] in PLAN_GROUPS else 0.0) for g in table.groups],
+                         dtype=np.float32)
     score = W_DENSE * dense + W_KEYWORD * kw + W_PRIOR * prior_arr
     parts: dict[str, np.ndarray] = {}
     if q.plans:
@@ -206,6 +246,9 @@ def score_facts(q: Question, table: FactTable, keyword_index, vector: list[float
             if len(name) >= 2 and name in q.text:
                 term[i] = B_TERM
         parts["term"] = term
+    literal = _literal_bonus(q.text, table)
+    if literal is not None:
+        parts["literal"] = literal
     for arr in parts.values():
         score = score + arr
     k = min(top, n)
@@ -217,3 +260,21 @@ def score_facts(q: Question, table: FactTable, keyword_index, vector: list[float
         detail.update({name: float(arr[i]) for name, arr in parts.items() if arr[i]})
         out.append(ScoredFact(table.facts[i], float(score[i]), detail))
     return out
+
+
+_LITERAL = re.compile(r"[「『\"]([^」』\"]{2,30})[」』\"]|([A-Za-z][A-Za-z0-9\-]{2,}|[ァ-ヶー]{3,}[ァ-ヶー一-龥]*)")
+_NOT_LITERAL = {"DX", "KPI", "NO", "ICT", "デジタル", "システム", "サービス", "オンライン", "アプリ", "スマホ", "データ"}
+
+
+def _literal_bonus(text: str, table: FactTable) -> np.ndarray | None:
+    """Facts holding a distinctive term of the question verbatim (らくらく窓口, のべおかCOIN…)."""
+    terms = {a or b for a, b in _LITERAL.findall(text)}
+    terms = {t for t in terms if t.upper() not in _NOT_LITERAL and t not in _NOT_LITERAL}
+    if not terms:
+        return None
+    bonus = np.zeros(len(table.facts), dtype=np.float32)
+    for term in terms:
+        holders = table.holders(term)
+        if 0 < len(holders) <= LITERAL_MAX_FACTS:
+            bonus[holders] += B_LITERAL
+    return bonus if bonus.any() else None

@@ -9,6 +9,7 @@ turn leaves behind.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from assistant.compose import REFUSAL_HEAD, Writer
@@ -20,9 +21,10 @@ from assistant.rerank import boost_kpi_match, boost_literal, boost_rare_words
 from assistant.retrieve import MeasureHit, Retriever
 from assistant.select import Selection, select
 from assistant.types import Answer, Retrieved
-from assistant.understand import Question
-from vectorstore.keyword import content_words, idf_weight
+from assistant.understand import ASKS_WORD, Question
+from vectorstore.keyword import content_words, expand_words, idf_weight
 
+AGE_GROUP = re.compile(r"\d+代")
 STRONG_DENSE = 0.62  # a close meaning answers even when no topic word of the question is in the plans
 
 # Ask → the old field intents the chunk grouping favours (KPI chunks for target questions...).
@@ -48,6 +50,8 @@ class Reader:
         self.writer = Writer(self.plans)
         self.table = load_table(snapshot)
         self._corpus = "\n".join(f.text for f in snapshot.facts) + "\n" + "\n".join(c.text for c in snapshot.chunks)
+        self._plan_corpus = {pid: "\n".join(f.text for f in snapshot.facts if f.plan == pid) for pid in snapshot.plans}
+        self._section_kinds = {(pid, sec.key): sec.kind for pid, p in snapshot.plans.items() for sec in p.sections}
         self._measure_texts: dict[tuple[str, str], str] = {}
         for f in snapshot.facts:
             if f.measure is not None:
@@ -76,9 +80,14 @@ class Reader:
         if reason is not None:
             sel = Selection(q, refused=True, reason=reason, nearest=facts[:5], ranked=facts)
         else:
-            sel = select(q, facts)
+            sel = select(q, facts, self._topic_words(q), self._weight)
+            if not sel.refused and q.asks_for("definition"):
+                self._add_usage(sel, facts)
         answer = self.writer.answer(sel)
         answer.retrieved = self._retrieved(ranked)
+        answer.evidence = [_evidence(s, role) for role, group in (("answer", sel.picked), ("support", sel.support),
+                                                                  ("nearest", sel.nearest[:3] if sel.refused else []))
+                           for s in group]
         if q.unknown_measures:
             answer.notice = self.unknown_measure_message(q)
         return self._done(q, answer, sel, ranked)
@@ -100,24 +109,34 @@ class Reader:
         parsed = self.snapshot.plans.get(plan)
         return parsed.measure(number) if parsed else None
 
+    def _topic_words(self, q: Question) -> list[str]:
+        """The words naming what the question is about: its content words without cue words
+        (目標, 増やす, 何人…) and city names, plus age groups (20代)."""
+        cities = "".join(i.city for i in self.plans.values())
+        words = [w for w in content_words(q.text) if not ASKS_WORD.search(w) and w not in cities]
+        return expand_words(words) + AGE_GROUP.findall(q.text)
+
+    def _weight(self, word: str) -> float:
+        """A question word's weight for coverage: its IDF among the facts (capped)."""
+        return min(idf_weight(self.snapshot.fact_keyword, f"w:{word}"), 6.0)
+
+    def _add_usage(self, sel: Selection, facts: list[ScoredFact]) -> None:
+        """A glossary answer also says where the plan uses the term (the best-scoring measure fact
+        that names it)."""
+        first = sel.picked[0].fact
+        if first.field != "glossary":
+            return
+        term = re.split(r"[（(:：]", first.text)[0].strip()
+        use = next((s for s in facts if s.fact.measure is not None and s.fact.plan == first.plan
+                    and term and term in s.fact.text), None)
+        if use is not None and use not in sel.support:
+            sel.support = [use] + sel.support[:1]
+
     def _rarity(self, word: str) -> float:
         return min(idf_weight(self.snapshot.keyword, f"w:{word}"), 6.0)
 
-    @staticmethod
-    def _prior(ranked: list[MeasureHit]) -> dict[tuple[str, str], float]:
-        if not ranked or ranked[0].score <= 0:
-            return {}
-        top = ranked[0].score
-        prior: dict[tuple[str, str], float] = {}
-        for hit in ranked[:20]:
-            if hit.measure is not None:
-                key = (hit.plan, f"m{hit.measure}")
-            elif hit.hits:
-                key = (hit.plan, f"s:{hit.hits[0].chunk.section}")
-            else:
-                continue
-            prior[key] = max(prior.get(key, 0.0), hit.score / top)
-        return prior
+    def _prior(self, ranked: list[MeasureHit]) -> dict[tuple[str, str], float]:
+        return _prior(ranked, self._section_kinds)
 
     def _absent(self, q: Question, facts: list[ScoredFact]) -> str | None:
         """Kinds of fact the plans never state (budgets, names…), topics and metrics they never mention."""
@@ -126,12 +145,13 @@ class Reader:
         if kind.refuse:
             return f"{kind.reason}は計画に書かれていません"
         best_dense = max((s.parts.get("dense", 0.0) for s in facts[:10]), default=0.0)
+        corpus = "\n".join(self._plan_corpus.get(p, "") for p in q.plans) if q.plans else self._corpus
         if not q.measures and not q.follow_up:
             topic = absent_topic(q.text, self._corpus, self.snapshot.keyword.vocab)
             if topic and best_dense < STRONG_DENSE:
                 return "".join(f"「{t}」" for t in topic) + "についての記載は計画にありません"
-        if q.asks_for("target"):
-            metric = absent_metric(q.text, self._corpus)
+        if q.asks_for("target", "baseline") or q.units:
+            metric = absent_metric(q.text, corpus)
             if metric:
                 return f"「{metric}」は計画に出てきません"
         return None
@@ -171,6 +191,33 @@ class Reader:
             out.append(Retrieved(h.plan, h.measure, round(h.score, 5), title, best.field if best else "",
                                  best.text[:200] if best else "", best.id if best else ""))
         return out
+
+
+def _prior(ranked: list[MeasureHit], kinds: dict[tuple[str, str], str]) -> dict[tuple[str, str], float]:
+    """Each measure's or section's chunk-level score relative to the best (0..1), keyed like
+    the facts' groups (:func:`assistant.fact_search.group_key`)."""
+    if not ranked or ranked[0].score <= 0:
+        return {}
+    top = ranked[0].score
+    prior: dict[tuple[str, str], float] = {}
+    for hit in ranked[:20]:
+        if hit.measure is not None:
+            key = (hit.plan, f"m{hit.measure}")
+        elif hit.hits:
+            chunk = hit.hits[0].chunk
+            kind = "glossary" if chunk.field == "glossary" else kinds.get((hit.plan, chunk.section))
+            key = (hit.plan, f"s:{kind}" if kind in ("survey", "glossary") else f"s:{chunk.section}")
+        else:
+            continue
+        prior[key] = max(prior.get(key, 0.0), hit.score / top)
+    return prior
+
+
+def _evidence(s: ScoredFact, role: str) -> dict:
+    f = s.fact
+    return {"role": role, "id": f.id, "plan": f.plan, "measure": f.measure, "section": f.section or None,
+            "field": f.field, "text": f.text, "score": round(s.score, 4),
+            "parts": {k: round(v, 4) for k, v in s.parts.items()}}
 
 
 __all__ = ["REFUSAL_HEAD", "Reader", "Reading"]

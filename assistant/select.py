@@ -8,16 +8,22 @@ with its reason and the nearest measures, never silently.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
-from assistant.fact_search import ScoredFact, satisfies, satisfies_year, shows_unit
-from assistant.understand import Question
+from collections.abc import Callable
+
+from assistant.fact_search import BLANK_YEARS, ScoredFact, coverage, satisfies, satisfies_year, shows_unit
+from assistant.understand import QUANTITY, Question
 
 # Evidence floors (calibrated on the golden and held-out sets; see README 評価).
 MIN_DENSE = 0.42  # below this and without keyword support, nothing in the plans is close
 MIN_KEYWORD = 0.35
-PART_MARGIN = 0.35  # a fact for a second part may score this much below the first pick
+PART_MARGIN = 0.35
+YEAR_MARGIN = 0.1
+COVER_MIN = 0.5  # a number answers only when its fact says most of what the question names  # a fact for a second part may score this much below the first pick
 SUPPORT_MARGIN = 0.25
+OPEN_SUPPORT_MARGIN = 0.6
 MAX_SUPPORT = 2
 HARD_ASKS = ("department", "when", "baseline", "target", "final", "survey", "definition")
 
@@ -42,74 +48,164 @@ def _in_scope(q: Question, ranked: list[ScoredFact]) -> list[ScoredFact]:
     return [s for s in ranked if not q.plans or s.fact.plan in q.plans]
 
 
-def select(q: Question, ranked: list[ScoredFact]) -> Selection:
+def select(q: Question, ranked: list[ScoredFact], words: list[str] | None = None,
+           weight: Callable[[str], float] | None = None) -> Selection:
+    """``words``: the question's content words and ``weight`` their weights, for the check
+    that a number answers the thing asked (「外部の専門人材を何人」 is not 「リーダー 25人」)."""
     pool = _in_scope(q, ranked)
     if not pool:
         return _refuse(q, ranked, "")
     best = pool[0]
-    if not q.measures and best.parts.get("dense", 0) < MIN_DENSE and best.parts.get("keyword", 0) < MIN_KEYWORD:
+    head = pool[:5]
+    if (not q.measures and max(s.parts.get("dense", 0) for s in head) < MIN_DENSE
+            and max(s.parts.get("keyword", 0) for s in head) < MIN_KEYWORD):
         return _refuse(q, pool, "")
     if "compare" in q.asks and not q.measures_named:
         return _compare(q, pool)
     hard = [a for a in q.asks if a in HARD_ASKS]
-    if q.years and not q.asks_for("baseline"):
-        # Named years: the answer must be about one of them.
-        near = [s for s in pool if any(satisfies_year(s.fact, y) for y in q.years)
-                and (s.group == best.group or s.score >= best.score - PART_MARGIN)]
+    near = [s for s in pool if s.group == best.group or s.score >= best.score - PART_MARGIN]
+    if q.years:
+        # Named years: the answer must be about one of them, in the measure or section that fits
+        # best (another one only when it fits almost as well).
+        near = [s for s in near if any(satisfies_year(s.fact, y) for y in q.years)
+                and (s.group == best.group or s.score >= best.score - YEAR_MARGIN)]
         if not near:
             return _refuse(q, pool, "", q.years)
-        first = _prefer(near, hard, best)
-    else:
-        near = [s for s in pool if s.group == best.group or s.score >= best.score - PART_MARGIN]
-        first = _prefer(near, hard, best)
+    first = _prefer(near, hard, best)
+    blank = _blank_date(q, first, near)
+    if blank:
+        return _refuse(q, pool, blank)
+    if q.asks_for("baseline") and not q.asks_for("target") and not satisfies(first.fact, "baseline"):
+        return _refuse(q, pool, "現状値は計画に書かれていません")
     picked = [first]
     # Each further asked part gets a fact that holds it, from the same measure or section first.
     for ask in hard:
         if any(satisfies(p.fact, ask) for p in picked):
             continue
         home = picked[0].group
-        candidates = [s for s in pool if satisfies(s.fact, ask) and s not in picked]
-        near = [s for s in candidates if s.group == home] or [s for s in candidates
-                                                                if s.score >= picked[0].score - PART_MARGIN]
-        if near:
-            picked.append(near[0])
-    # Counters asked for (何人, 何%): a fact that shows one.
+        candidates = [s for s in near if satisfies(s.fact, ask) and s not in picked]
+        candidates = [s for s in candidates if s.group == home] or candidates
+        if candidates:
+            picked.append(candidates[0])
+    # Counters asked for (何人, 何%): a fact that shows one (for the asked year), else not stated.
     for unit in q.units:
-        if not any(shows_unit(p.fact, unit) for p in picked):
-            holder = next((s for s in pool if shows_unit(s.fact, unit)
-                           and (s.group == picked[0].group or s.score >= picked[0].score - PART_MARGIN)), None)
-            if holder is not None:
-                picked.append(holder)
+        if any(shows_unit(p.fact, unit) for p in picked):
+            continue
+        holder = next((s for s in near if shows_unit(s.fact, unit)), None)
+        if holder is None:
+            return _refuse(q, pool, f"{UNIT_NAMES.get(unit, unit)}で示した数は計画に書かれていません")
+        picked.append(holder)
+    if q.asks_for("target") and not q.years:
+        picked += _other_years(picked[0], pool)
     picked = list(dict.fromkeys(picked))
-    return Selection(q, picked=picked, support=_support(picked, pool), ranked=pool)
+    if words and weight and _asks_quantity(q):
+        numbered = [p for p in picked if re.search(r"\d", p.fact.text)] or picked
+        if max(coverage(words, p.fact, weight) for p in numbered) < COVER_MIN:
+            return _refuse(q, pool, "お尋ねの対象についての数値は計画に書かれていません")
+    return Selection(q, picked=picked, support=_support(picked, pool, open_question=not hard and not q.units),
+                     ranked=pool)
+
+
+def _other_years(first: ScoredFact, pool: list[ScoredFact]) -> list[ScoredFact]:
+    """A target asked without a year: the same KPI line's targets for the plan's other years."""
+    f = first.fact
+    if f.field != "kpi" or not f.year:
+        return []
+    name = _kpi_key(f.text)
+    return [s for s in pool if s.fact.field == "kpi" and s.group == first.group and s.fact.year
+            and s.fact.year != f.year and _kpi_key(s.fact.text) == name][:2]
+
+
+def _kpi_key(text: str) -> str:
+    """A KPI line without its values: 「繁忙期の…削減【1割/日数】」→「繁忙期の…削減」."""
+    return re.sub(r"[【（(].*$", "", text).strip()
+
+
+UNIT_NAMES = {"人": "人数", "件": "件数", "%": "割合（%）", "回": "回数", "点": "点数"}
+
+
+def _asks_quantity(q: Question) -> bool:
+    return bool(q.units) or (q.asks_for("target", "baseline") and bool(QUANTITY.search(q.text)))
+
+
+def _blank_date(q: Question, first: ScoredFact, near: list[ScoredFact]) -> str:
+    """「いつまでに」 answered by a final goal whose year the plan writes as 「—」: not set."""
+    if not q.asks_for("when"):
+        return ""
+    goal = first if first.fact.field == "final_goal" else next(
+        (s for s in near if s.fact.field == "final_goal" and s.group == first.group), None)
+    if goal is not None and goal.fact.year_label.strip() in BLANK_YEARS and (
+            q.asks_for("final") or first.fact.field == "final_goal"):
+        return "達成見込み年度は「—」とされ、示されていません"
+    return ""
 
 
 def _prefer(near: list[ScoredFact], hard: list[str], best: ScoredFact) -> ScoredFact:
-    """The best candidate that holds the first asked kind of fact (same block as the best first)."""
-    for ask in hard[:1]:
-        holders = [s for s in near if satisfies(s.fact, ask)]
-        if holders:
-            home = [s for s in holders if s.group == best.group]
-            return (home or holders)[0]
-    return near[0] if near else best
+    """The candidate that holds the most asked kinds of fact (the first ask first), from the
+    best candidate's measure or section when one there does."""
+    if not near:
+        return best
+    if not hard:
+        return near[0]
+
+    def held(s: ScoredFact) -> tuple[int, int]:
+        return (sum(satisfies(s.fact, a) for a in hard), int(satisfies(s.fact, hard[0])))
+
+    top = max(held(s) for s in near)
+    if top == (0, 0):
+        return near[0]
+    holders = [s for s in near if held(s) == top]
+    home = [s for s in holders if s.group == best.group]
+    return (home or holders)[0]
 
 
 def _compare(q: Question, pool: list[ScoredFact]) -> Selection:
     """One fact per plan in scope (both plans when none is named)."""
     plans = q.plans or list(dict.fromkeys(s.fact.plan for s in pool))
+    hard = [a for a in q.asks if a in HARD_ASKS]
+    if len(plans) == 1:
+        return _two_of_one_plan(q, pool, hard)
     picked = []
     for plan in plans:
-        best = next((s for s in pool if s.fact.plan == plan), None)
-        if best is not None:
-            picked.append(best)
+        mine = [s for s in pool if s.fact.plan == plan]
+        if not mine:
+            continue
+        best = mine[0]
+        near = [s for s in mine if s.group == best.group or s.score >= best.score - PART_MARGIN]
+        if q.units:
+            near = [s for s in near if any(shows_unit(s.fact, u) for u in q.units)] or near
+        picked.append(_prefer(near, hard, best))
     return Selection(q, picked=picked, support=[], ranked=pool)
 
 
-def _support(picked: list[ScoredFact], pool: list[ScoredFact]) -> list[ScoredFact]:
-    """Next-best facts of the picked facts' measures or sections (not repeating them)."""
+def _two_of_one_plan(q: Question, pool: list[ScoredFact], hard: list[str]) -> Selection:
+    """「それぞれ」 inside one plan: the two best blocks (measures, or actions of one measure)."""
+    picked: list[ScoredFact] = []
+    seen: set[tuple] = set()
+    for s in pool:
+        if hard and not any(satisfies(s.fact, a) for a in hard):
+            continue
+        if q.units and not any(shows_unit(s.fact, u) for u in q.units):
+            continue
+        key = (s.group, s.fact.block if s.fact.field == "action" else "")
+        if key in seen:
+            continue
+        seen.add(key)
+        picked.append(s)
+        if len(picked) == 2:
+            break
+    if not picked:
+        picked = pool[:1]
+    return Selection(q, picked=picked, support=[], ranked=pool)
+
+
+def _support(picked: list[ScoredFact], pool: list[ScoredFact], open_question: bool = False) -> list[ScoredFact]:
+    """Next-best facts of the picked facts' measures or sections (not repeating them).
+    An open question (what does it do, why) takes them from further down: the measure's
+    other sentences are the answer's body."""
     groups = {p.group for p in picked}
     texts = {p.fact.text for p in picked}
-    floor = picked[0].score - SUPPORT_MARGIN
+    floor = picked[0].score - (OPEN_SUPPORT_MARGIN if open_question else SUPPORT_MARGIN)
     out = []
     for s in pool:
         if s in picked or s.fact.text in texts or s.group not in groups or s.score < floor:

@@ -41,6 +41,7 @@ class Answer:
     latency_ms: float = 0.0
     notice: str = ""  # shown to the user: input was cleaned, fallback used, ...
     lead: str = ""  # the direct answer: the sentence(s) that state the asked facts
+    evidence: list[dict[str, Any]] = field(default_factory=list)  # the facts picked, with their score parts
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -21,20 +21,24 @@ from ingest.records import PlanInfo
 ASKS: dict[str, re.Pattern[str]] = {
     "target": re.compile(r"(目標|目指|KPI|ＫＰＩ|指標|水準|どこまで|伸ばす|増やす|減らす|引き上げ|高める|下げる|数値|見込"
                          r"|めざ|狙|ねら)"),
-    "baseline": re.compile(r"(現状|現在|今は|今の|今って|いまは|いま何|今何|実績|これまで|時点|もともと|元々|基準|現時点"
+    "baseline": re.compile(r"(現状|現在|(今|いま)(は|の|って|、|どれ|どの|何|現在|時点)|実績|これまで|時点|もともと|元々|基準|現時点"
                            r"|何年度と比べ|いつと比べ|比べて|出発点|スタート地点|前の計画|これまでに)"),
     "department": re.compile(r"(担当|部署|どこの課|何課|所管|どの課|誰が|だれが|どこが|事務局|課は|課って|どこがやる|部局)"),
     "when": re.compile(r"(いつ|何年|時期|期間|スケジュール|工程|開始|始ま|始め|スタート|予定|めど|目途|頃|から[？?]|まで[？?]"
                        r"|年度から|年度まで|導入され|何月)"),
     "final": re.compile(r"(最終|達成見込|達成する見込|あるべき姿|ゴール|最後に)"),
     "definition": re.compile(r"(用語|(?<!こ)とは[？?何]?|って(何|なに)(?=[？?。]|$|です|なの|だろ|\s)|の意味|意味は|どういう意味"
-                             r"|どう説明|どういうもの|ってどういう)"),
+                             r"|どう説明|どういうもの|ってどういう|って言葉|という言葉|の言葉|ってなんのこと|って何のこと)"),
+    "period": re.compile(r"(計画期間|計画の期間|(計画|プラン|第\d期)[^。？?]{0,15}(いつから|いつまで|何年|期間|から|まで))"),
     "survey": re.compile(r"(アンケート|回答率|回収率|回答者|回答数|調査対象|有効回答|何人に送|何人に配|調査期間|市民の声)"),
     "reason": re.compile(r"(なぜ|何で|なんで|どうして|理由|背景|課題|きっかけ|経緯|問題|困って)"),
     "what": re.compile(r"(何をする|何をして|何する|内容|概要|どんな|どういう|どう変わ|どう進め|どうする|どうやって|何が|取組|取り組み"
                        r"|具体的|詳しく|について|教えて|仕組み|できるように)"),
     "compare": re.compile(r"(比較|違い|違う|比べ|両市|両方|それぞれ|どちら|共通)"),
+    "which_measure": re.compile(r"(どの施策|どの取組|どの取り組み|どの重点方針|何番の施策|どの事業|施策は何|施策名)"),
 }
+# A question asking for a quantity (its answer must hold a number about the thing asked).
+QUANTITY = re.compile(r"(何|いくつ|どれ(くらい|ぐらい|だけ)|どの(くらい|ぐらい|程度|水準)|数|率|割合|%|％|どこまで)")
 # Counters asked for (「何人」「何件」…) and how the plans write them.
 UNITS: dict[str, re.Pattern[str]] = {
     "人": re.compile(r"(何人|何名|人数|何万人)"),
@@ -115,12 +119,16 @@ def units_in(text: str) -> list[str]:
 _POINTING = re.compile(r"(それ|その|そこ|この|あれ|同じ|そっち|こっち|そちら|さっき|先ほど|前の|同施策)")
 
 
+FOLLOW_UP_CHARS = 40  # a longer question without a pointing word stands on its own
+
+
 def is_follow_up(text: str, has_own_topic: bool) -> bool:
     """A question that leans on the previous turn: it opens with a pointing or linking word,
-    or it is short and names nothing of its own (「担当は？」「2026年度は？」「じゃあ延岡市は？」)."""
+    or it names nothing of its own besides what it asks (「担当は？」「2026年度は？」
+    「計画の最終年度にはいくつまで増やす予定？」)."""
     if _FOLLOW_UP.search(text):
         return True
-    return len(text) <= 16 and not has_own_topic
+    return len(text) <= FOLLOW_UP_CHARS and not has_own_topic
 
 
 def understand(raw: str, plans: dict[str, PlanInfo], known: dict[str, set[int]], chosen_plan: str | None = None,
@@ -144,12 +152,15 @@ def understand(raw: str, plans: dict[str, PlanInfo], known: dict[str, set[int]],
                  measures=measures, measures_named=bool(measures), unknown_measures=unknown, years=years, asks=asks,
                  units=units_in(text), injection=injected)
     own = [w for w in (topic_words(text) if topic_words else []) if not ASKS_WORD.search(w)]
+    if focus is not None:
+        own = [w for w in own if w not in focus.topic]  # words of the earlier topic are no new topic
     if focus is not None and not measures and is_follow_up(text, bool(own)):
         inherit(q, focus, keep_topic=not own or bool(_POINTING.search(text)))
     return q
 
 
-ASKS_WORD = re.compile("|".join(p.pattern for p in ASKS.values()) + r"|年度|市$")
+ASKS_WORD = re.compile("|".join(p.pattern for p in [*ASKS.values(), *UNITS.values()])
+                       + r"|年度|市$|^(予定|計画|最終|年間|数|人数|件数|回数|割合|数字|数値|人|件|話|こと|もの|ほう|方)$")
 
 
 def inherit(q: Question, focus: Focus, keep_topic: bool) -> None:

@@ -37,7 +37,8 @@ FACT_FIELDS: dict[str, str] = {
     "glossary": "用語解説",
     "plan": "計画の概要",
 }
-MAX_FACT_CHARS = 260  # a longer run-on line is cut at a sentence or comma boundary
+MAX_FACT_CHARS = 260
+GOAL_STATE_CHARS = 320  # a longer run-on line is cut at a sentence or comma boundary
 _HEADING_CHARS = 24  # a short line without a full stop heads the lines that follow it
 
 
@@ -90,20 +91,43 @@ class Fact:
 _BULLET = re.compile(r"^[・●◎○■◆★▲※\-]\s*")
 
 
+_ENUM = re.compile(r"^([①-⑳]|[（(]\d{1,2}[)）]|\d{1,2}[.．)）]\s|[・●◎○■◆-]\s*)")
+_BRACKET_HEAD = re.compile(r"^【[^】]{1,30}】$")
+_TOC = re.compile(r"[（(]\d+\s*(?:[～~〜-]\s*\d+)?\s*ページ[）)]$")
+LIST_ITEM_CHARS = 40  # enumerated items this short are one fact together with their heading
+
+
 def pieces(text: str) -> list[tuple[str, str]]:
     """(heading, sentence) pairs: lines split at sentence ends; a short line without a
-    full stop (「紙中心の申請」) is a sub-heading carried into the next pieces' context."""
+    full stop (「紙中心の申請」「【対象税目】」) is a sub-heading carried into the next pieces'
+    context; a run of short enumerated items (① 固定資産税 ② …) is one fact with its heading;
+    table-of-contents lines (「3. 実施期間（5ページ）」) are no facts."""
     out: list[tuple[str, str]] = []
     heading = ""
+    items: list[str] = []
+
+    def flush() -> None:
+        if items:
+            out.append((heading, (f"{heading} " if heading else "") + " ".join(items)))
+            items.clear()
+
     for line in text.split("\n"):
         line = line.strip()
-        if not line:
+        if not line or _TOC.search(line):
             continue
-        if len(line) <= _HEADING_CHARS and not re.search(r"[。．！？:：\d%％]", line) and not _BULLET.match(line):
+        if _BRACKET_HEAD.match(line) or (len(line) <= _HEADING_CHARS and not re.search(r"[。．！？:：\d%％]", line)
+                                         and not _ENUM.match(line)):
+            flush()
             heading = line
+            out.append(("", line))  # a heading is a line of the plan too (「デジタルでつながる「人」と「地域」」)
             continue
+        if _ENUM.match(line) and len(line) <= LIST_ITEM_CHARS and "。" not in line[:-1]:
+            items.append(line)
+            continue
+        flush()
         for sentence in _sentences(line):
             out.append((heading, sentence))
+    flush()
     return out
 
 
@@ -188,8 +212,18 @@ def _measure_facts(b: _Builder, m: Measure) -> None:
     lead = re.split(r"(?<=。)", (m.overview or m.goal_state).replace("\n", ""))[0][:160]
     b.add(measure=m, section=None, field="summary", text=f"{m.title}。{lead}" if lead else m.title,
           context=_measure_context(info, m, "施策名"), order=0, block="summary")
+    if m.goal_state and len(m.goal_state) <= GOAL_STATE_CHARS:  # a few short lines: one state, one fact
+        b.add(measure=m, section=None, field="goal_state", text=m.goal_state.replace("\n", " "),
+              context=_measure_context(info, m, FACT_FIELDS["goal_state"]), order=0, block="goal_state")
+    if m.visions:
+        chosen = [name for name, on in m.visions.items() if on]
+        if chosen:
+            b.add(measure=m, section=None, field="summary", text=f"つながる「実現したい未来」: {'、'.join(chosen)}",
+                  context=_measure_context(info, m, "3つの実現したい未来"), order=1, block="visions")
     for name in ("overview", "goal_state", "background"):
         body = getattr(m, name)
+        if name == "goal_state" and len(body) <= GOAL_STATE_CHARS:
+            continue
         for i, (heading, sentence) in enumerate(pieces(body)):
             b.add(measure=m, section=None, field=name, text=sentence,
                   context=_measure_context(info, m, FACT_FIELDS[name], heading), order=i, block=name)
@@ -274,6 +308,12 @@ def extract_facts(parsed: ParsedPlan) -> list[Fact]:
         period = Section(info.id, "plan", "計画期間", "", kind="intro")
         b.add(measure=None, section=period, field="plan", text=f"{info.title}の計画期間は{info.period}です。",
               context=f"{info.city} {info.title}｜計画期間", order=0, block="plan")
+    visions = list(dict.fromkeys(name for m in parsed.measures for name in (m.visions or {})))
+    if visions:
+        section = Section(info.id, "visions", "3つの実現したい未来", "", kind="chapter")
+        b.add(measure=None, section=section, field="section",
+              text=f"各施策がつながる3つの実現したい未来【Vision】: {'、'.join(visions)}",
+              context=f"{info.city} {info.title}｜3つの実現したい未来", order=0, block="visions")
     for m in parsed.measures:
         _measure_facts(b, m)
     for s in parsed.sections:

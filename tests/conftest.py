@@ -43,6 +43,33 @@ class FakeEmbeddings(DeterministicFakeEmbedding):
         return None
 
 
+class BigramEmbeddings(FakeEmbeddings):
+    """Deterministic vectors that mean something: hashed character bigrams, L2-normalised,
+    so texts sharing words are close (for reader tests that need a sensible dense score)."""
+
+    signature: str = "bigram-256"
+
+    def embed_documents(self, texts):
+        self.encoded_total += len(texts)
+        return [self._bigrams(t) for t in texts]
+
+    def embed_query(self, text):
+        return self._bigrams(text)
+
+    def _bigrams(self, text: str) -> list[float]:
+        import hashlib
+
+        import numpy as np
+
+        vec = np.zeros(self.size, dtype=np.float32)
+        for i in range(len(text) - 1):
+            gram = text[i : i + 2]
+            if gram.strip():
+                vec[int(hashlib.md5(gram.encode()).hexdigest()[:8], 16) % self.size] += 1.0
+        norm = float(np.linalg.norm(vec)) or 1.0
+        return (vec / norm).tolist()
+
+
 @pytest.fixture
 def fake_embeddings() -> FakeEmbeddings:
     return FakeEmbeddings(size=64)

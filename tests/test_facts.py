@@ -22,7 +22,7 @@ def _find(facts: list[Fact], **where) -> list[Fact]:
 
 def test_every_measure_has_a_name_fact_and_facts_carry_their_place(facts):
     for plan, expected in (("oita", 32), ("nobeoka", 7)):
-        names = _find(facts[plan], field="summary")
+        names = _find(facts[plan], field="summary", block="summary")
         assert sorted(int(f.measure) for f in names) == list(range(1, expected + 1))
     for f in facts["oita"] + facts["nobeoka"]:
         assert f.context.startswith(("大分市", "延岡市")), f.context
@@ -108,9 +108,16 @@ def test_fact_round_trips_through_json(facts):
 def test_pieces_carry_short_headings_and_split_sentences():
     text = "紙中心の申請\n本市の手続きは紙が主です。申請者は市役所に行く必要があります。\n・箇条書きの項目"
     got = pieces(text)
-    assert got[0] == ("紙中心の申請", "本市の手続きは紙が主です。")
-    assert got[1][1] == "申請者は市役所に行く必要があります。"
-    assert got[2][1] == "・箇条書きの項目"
+    assert got[0] == ("", "紙中心の申請")  # a heading is a line of its own too
+    assert got[1] == ("紙中心の申請", "本市の手続きは紙が主です。")
+    assert got[2][1] == "申請者は市役所に行く必要があります。"
+    assert got[3][1] == "紙中心の申請 ・箇条書きの項目"  # short list items travel with their heading
+
+
+def test_short_enumerations_are_one_fact_and_toc_lines_none():
+    text = "3. 実施期間（5ページ）\n【令和8年度導入公金】\n① 後期高齢者医療保険料\n② 介護保険料\n③ 道路占用料"
+    assert pieces(text)[-1] == ("【令和8年度導入公金】", "【令和8年度導入公金】 ① 後期高齢者医療保険料 ② 介護保険料 ③ 道路占用料")
+    assert not any("ページ" in sentence for _, sentence in pieces(text))
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ingest.parsers import text as tx
-from ingest.records import Measure, ParsedPlan, PlanInfo, Section
+from ingest.records import KPI, Action, Measure, ParsedPlan, PlanInfo, Section
 
 _MARKDOWN = re.compile(r"^(#{1,6})[ \t\u3000]+(.+?)[ \t#]*$")
 _CHAPTER = re.compile(r"^第[ \u3000]*([0-9０-９]+|[一二三四五六七八九十]+)[ \u3000]*章[ \u3000]*(.*)$")
@@ -219,12 +219,57 @@ def _add_measure(plan: ParsedPlan, block: Block, info: PlanInfo) -> None:
                     title = candidates[0]
                     body_lines = body_lines[k + 1 :]
                 break
-    overview = render_body(body_lines)
+    overview, kpis, actions = labelled_fields(render_body(body_lines))
     existing = plan.measure(number)
     if existing is not None:
         existing.overview = "\n".join(p for p in (existing.overview, overview) if p)
+        existing.kpis += kpis
+        existing.actions += actions
         return
-    plan.measures.append(Measure(plan=info.id, number=number, title=title or head.line, overview=overview))
+    plan.measures.append(Measure(plan=info.id, number=number, title=title or head.line, overview=overview,
+                                 kpis=kpis, actions=actions))
+
+
+# Labelled lines inside a measure's body (「目標：…」「担当：…」「期間：…」「現状値：…」).
+_LABEL = re.compile(r"^[・\-\s]*(目標値?|KPI|ＫＰＩ|指標|担当(?:課|部署)?|所管|期間|実施期間|スケジュール|現状値?)\s*[:：]\s*(.+)$")
+_VALUE = re.compile(r"\d[\d,.]*\s*(?:万|億)?\s*(?:件|人|名|%|％|回|か所|カ所|箇所|校|施設|業務|橋|割|点|時間|日|台|店舗|社|団体|円)?"
+                    r"(?:以上|以下|未満)?")
+
+
+def labelled_fields(body: str) -> tuple[str, list[KPI], list[Action]]:
+    """A generic measure body split into its labelled parts: KPI lines (year and target from
+    the line, the 現状値 line as baseline), an action with its departments and period, and
+    the rest as the overview."""
+    rest: list[str] = []
+    targets: list[str] = []
+    baseline = ""
+    departments: list[str] = []
+    period = ""
+    for line in body.split("\n"):
+        m = _LABEL.match(line.strip())
+        if not m:
+            rest.append(line)
+            continue
+        label, value = m.group(1), m.group(2).strip()
+        if label.startswith(("目標", "KPI", "ＫＰＩ", "指標")):
+            targets.append(value)
+        elif label.startswith(("担当", "所管")):
+            departments += [d for d in re.split(r"[、,・\s]+", value) if d]
+        elif label.startswith("現状"):
+            baseline = value
+        else:
+            period = value
+        rest.append(line)  # the labelled line stays readable in the overview too
+    kpis = []
+    for target in targets:
+        years = tx.years_in(target)
+        values = [v.strip() for v in _VALUE.findall(target) if not re.fullmatch(r"(20\d\d|令和\d+)年?度?", v.strip())]
+        kpis.append(KPI(text=target, year=years[-1] if years else None, targets=values[-1:],
+                        target=values[-1] if values else None, baseline=baseline or None))
+    lead = next((ln for ln in rest if ln.strip() and not _LABEL.match(ln.strip())), "").strip()
+    actions = [Action(text=lead or "、".join(departments), period=period, years=tx.year_range(period),
+                      departments=departments)] if departments or period else []
+    return "\n".join(rest).strip(), kpis, actions
 
 
 # --- layout tokens and year tables (shared with the city parsers) ------------------------
