@@ -92,6 +92,8 @@ class Writer:
         if sel.refused:
             return self.refusal(sel)
         lead_parts = [self.sentence(s.fact, sel, first=True) for s in sel.picked]
+        if "department" in sel.unstated and sel.picked:
+            lead_parts.insert(0, f"{self.place(sel.picked[0].fact)}の取組ごとの担当課は計画に書かれていません。取組と工程は次のとおりです。")
         lead = "\n".join(dict.fromkeys(lead_parts))
         lines = [lead]
         support = [self.sentence(s.fact, sel, first=False) for s in sel.support]

@@ -90,6 +90,8 @@ class Reader:
                            for s in group]
         if q.unknown_measures:
             answer.notice = self.unknown_measure_message(q)
+        elif q.injection:
+            answer.notice = "質問に含まれていた指示文は無視し、計画についての質問として回答しました。"
         return self._done(q, answer, sel, ranked)
 
     def _measures(self, q: Question, vector) -> list[MeasureHit]:
@@ -103,6 +105,11 @@ class Reader:
                                   or "\n".join(x.chunk.text for x in h.hits))
         if q.asks_for("target"):
             ranked = boost_kpi_match(ranked, q.search_text, self._measure)
+        if q.measures_named:  # measures the question names come first
+            named = [(p, str(n)) for p, n in q.measures]
+            front = [next((h for h in ranked if (h.plan, h.measure) == key), None) or MeasureHit(key[0], key[1], "", 1.0)
+                     for key in named]
+            ranked = front + [h for h in ranked if (h.plan, h.measure) not in named]
         return ranked
 
     def _measure(self, plan: str, number: int):
@@ -127,8 +134,14 @@ class Reader:
         if first.field != "glossary":
             return
         term = re.split(r"[（(:：]", first.text)[0].strip()
+        if not term:
+            return
         use = next((s for s in facts if s.fact.measure is not None and s.fact.plan == first.plan
-                    and term and term in s.fact.text), None)
+                    and (term in s.fact.text or term in s.fact.context)), None)
+        if use is None:  # not among the best-scoring facts: the first measure fact that names it
+            holder = next((self.table.facts[i] for i in self.table.holders(term)
+                           if self.table.facts[i].measure is not None and self.table.facts[i].plan == first.plan), None)
+            use = ScoredFact(holder, 0.0, {}) if holder is not None else None
         if use is not None and use not in sel.support:
             sel.support = [use] + sel.support[:1]
 

@@ -65,7 +65,7 @@ def no_overlap(question: str, evidence: str) -> bool:
     return not any(w in evidence or w in forms for w in words)
 
 
-_METRIC = re.compile(r"([一-龥ァ-ヶー]{1,8}(?:率|割合|件数|人数|者数))")
+_METRIC = re.compile(r"([一-龥ァ-ヶー]{1,8}(?:率|割合|者数))")  # rates and counts of people: 件数/人数 say only "how many"
 
 
 def absent_metric(question: str, corpus: str) -> str | None:

@@ -36,6 +36,7 @@ class Selection:
     refused: bool = False
     reason: str = ""  # why the plans do not answer (Japanese, shown to the user)
     missing_years: list[int] = field(default_factory=list)
+    unstated: list[str] = field(default_factory=list)  # asked parts the answered block does not state (担当課)
     nearest: list[ScoredFact] = field(default_factory=list)  # for a refusal: where to look instead
     ranked: list[ScoredFact] = field(default_factory=list)
 
@@ -78,9 +79,16 @@ def select(q: Question, ranked: list[ScoredFact], words: list[str] | None = None
     if q.asks_for("baseline") and not q.asks_for("target") and not satisfies(first.fact, "baseline"):
         return _refuse(q, pool, "現状値は計画に書かれていません")
     picked = [first]
+    unstated: list[str] = []
+    if "department" in hard and not any(satisfies(s.fact, "department") for s in pool if s.group == first.group):
+        # The measure names no department for its actions (延岡市): say so, and show what it does when.
+        unstated.append("department")
+        home = [s for s in pool if s.group == first.group]
+        picked = ([s for s in home if s.fact.field == "milestone"][:3]
+                  or [s for s in home if s.fact.field == "action"][:2] or picked)
     # Each further asked part gets a fact that holds it, from the same measure or section first.
     for ask in hard:
-        if any(satisfies(p.fact, ask) for p in picked):
+        if ask in unstated or any(satisfies(p.fact, ask) for p in picked):
             continue
         home = picked[0].group
         candidates = [s for s in near if satisfies(s.fact, ask) and s not in picked]
@@ -93,7 +101,7 @@ def select(q: Question, ranked: list[ScoredFact], words: list[str] | None = None
             continue
         holder = next((s for s in near if shows_unit(s.fact, unit)), None)
         if holder is None:
-            return _refuse(q, pool, f"{UNIT_NAMES.get(unit, unit)}で示した数は計画に書かれていません")
+            return _refuse(q, pool, f"{UNIT_NAMES.get(unit, unit + 'の数')}で示した値は計画に書かれていません")
         picked.append(holder)
     if q.asks_for("target") and not q.years:
         picked += _other_years(picked[0], pool)
@@ -103,7 +111,7 @@ def select(q: Question, ranked: list[ScoredFact], words: list[str] | None = None
         if max(coverage(words, p.fact, weight) for p in numbered) < COVER_MIN:
             return _refuse(q, pool, "お尋ねの対象についての数値は計画に書かれていません")
     return Selection(q, picked=picked, support=_support(picked, pool, open_question=not hard and not q.units),
-                     ranked=pool)
+                     ranked=pool, unstated=unstated)
 
 
 def _other_years(first: ScoredFact, pool: list[ScoredFact]) -> list[ScoredFact]:
@@ -121,7 +129,7 @@ def _kpi_key(text: str) -> str:
     return re.sub(r"[【（(].*$", "", text).strip()
 
 
-UNIT_NAMES = {"人": "人数", "件": "件数", "%": "割合（%）", "回": "回数", "点": "点数"}
+UNIT_NAMES = {"人": "人数", "名": "人数", "件": "件数", "%": "割合（%）", "回": "回数", "点": "点数"}
 
 
 def _asks_quantity(q: Question) -> bool:

@@ -38,22 +38,30 @@ ASKS: dict[str, re.Pattern[str]] = {
     "which_measure": re.compile(r"(どの施策|どの取組|どの取り組み|どの重点方針|何番の施策|どの事業|施策は何|施策名)"),
 }
 # A question asking for a quantity (its answer must hold a number about the thing asked).
-QUANTITY = re.compile(r"(何|いくつ|どれ(くらい|ぐらい|だけ)|どの(くらい|ぐらい|程度|水準)|数|率|割合|%|％|どこまで)")
-# Counters asked for (「何人」「何件」…) and how the plans write them.
-UNITS: dict[str, re.Pattern[str]] = {
-    "人": re.compile(r"(何人|何名|人数|何万人)"),
-    "件": re.compile(r"(何件|件数)"),
-    "%": re.compile(r"(何%|何％|何パーセント|割合|率は|率って|率を|何割|パーセント)"),
-    "回": re.compile(r"(何回|回数)"),
-    "点": re.compile(r"(何点)"),
+QUANTITY = re.compile(r"(何[件人名回％%割校点倍万億か箇ヶ手業橋施団社台店パ]|いくつ|どれ(くらい|ぐらい|だけ)|どの(くらい|ぐらい|程度|水準)"
+                      r"|数は|数を|数って|率|割合|%|％|どこまで)")
+# Counters asked for (「何人」「何件」「何店舗」…) and how the plans write a number counted that way.
+_COUNTER_FORMS: dict[str, tuple[str, ...]] = {
+    "人": ("人", "名"), "名": ("人", "名"), "件": ("件",), "回": ("回",), "点": ("点",), "校": ("校",),
+    "店舗": ("店舗", "店"), "店": ("店舗", "店"), "社": ("社",), "台": ("台",), "橋": ("橋",), "業務": ("業務",),
+    "機関": ("機関",), "団体": ("団体",), "施設": ("施設",), "手続き": ("手続き", "手続"), "手続": ("手続き", "手続"),
+    "か所": ("か所", "カ所", "箇所", "ヶ所"), "カ所": ("か所", "カ所", "箇所", "ヶ所"), "箇所": ("か所", "カ所", "箇所", "ヶ所"),
+    "冊": ("冊",), "時間": ("時間",), "日": ("日",),
 }
-UNIT_SHOWS: dict[str, re.Pattern[str]] = {
-    "人": re.compile(r"\d[\d,]*\s*(万)?\s*(人|名)"),
-    "件": re.compile(r"\d[\d,]*\s*件"),
-    "%": re.compile(r"\d+(\.\d+)?\s*[%％]|\d\s*割"),
-    "回": re.compile(r"\d[\d,]*\s*回"),
-    "点": re.compile(r"\d[\d,]*\s*点"),
-}
+_ASKED_COUNTER = re.compile(r"何(" + "|".join(sorted(_COUNTER_FORMS, key=len, reverse=True)) + ")")
+_ASKED_RATE = re.compile(r"(何%|何％|何パーセント|割合|率は|率って|率を|何割|パーセント)")
+_ASKED_PEOPLE = re.compile(r"(人数|何万人)")
+
+
+def _shows(forms: tuple[str, ...]) -> re.Pattern[str]:
+    # 「12医療機関」「400名以上」: a number, up to four letters of what is counted, the counter
+    return re.compile(r"\d[\d,.]*\s*(?:万)?\s*[一-龥ァ-ヶー]{0,4}?(?:" + "|".join(forms) + ")")
+
+
+UNIT_SHOWS: dict[str, re.Pattern[str]] = {name: _shows(forms) for name, forms in _COUNTER_FORMS.items()}
+UNIT_SHOWS["%"] = re.compile(r"\d+(\.\d+)?\s*[%％]|\d\s*割")
+UNIT_SHOWS["件"] = re.compile(UNIT_SHOWS["件"].pattern + r"|数\s*[:：]\s*\d")  # 「オンライン手続き数: 500」 (単位：件)
+
 
 # Words addressed to the assistant, not about the plans: the clause that holds one goes.
 _IMPERATIVE = re.compile(
@@ -87,7 +95,7 @@ class Question:
     unknown_measures: list[tuple[str, int]] = field(default_factory=list)
     years: list[int] = field(default_factory=list)
     asks: list[str] = field(default_factory=list)  # keys of ASKS, in the order they appear
-    units: list[str] = field(default_factory=list)  # keys of UNITS
+    units: list[str] = field(default_factory=list)  # counters asked (keys of UNIT_SHOWS)
     injection: bool = False
     follow_up: bool = False
     focus: Focus | None = None  # the previous turn's, when this is a follow-up
@@ -113,7 +121,13 @@ def asks_in(text: str) -> list[str]:
 
 
 def units_in(text: str) -> list[str]:
-    return [name for name, pattern in UNITS.items() if pattern.search(text)]
+    """The counters a question asks a number in (「何人」→ 人, 「何％」「割合」→ %)."""
+    units = [m.group(1) for m in _ASKED_COUNTER.finditer(text)]
+    if _ASKED_RATE.search(text):
+        units.append("%")
+    if _ASKED_PEOPLE.search(text) and "人" not in units:
+        units.append("人")
+    return list(dict.fromkeys(units))
 
 
 _POINTING = re.compile(r"(それ|その|そこ|この|あれ|同じ|そっち|こっち|そちら|さっき|先ほど|前の|同施策)")
@@ -159,7 +173,7 @@ def understand(raw: str, plans: dict[str, PlanInfo], known: dict[str, set[int]],
     return q
 
 
-ASKS_WORD = re.compile("|".join(p.pattern for p in [*ASKS.values(), *UNITS.values()])
+ASKS_WORD = re.compile("|".join(p.pattern for p in [*ASKS.values(), _ASKED_COUNTER, _ASKED_RATE, _ASKED_PEOPLE])
                        + r"|年度|市$|^(予定|計画|最終|年間|数|人数|件数|回数|割合|数字|数値|人|件|話|こと|もの|ほう|方)$")
 
 

@@ -119,7 +119,8 @@ def pieces(text: str) -> list[tuple[str, str]]:
                                          and not _ENUM.match(line)):
             flush()
             heading = line
-            out.append(("", line))  # a heading is a line of the plan too (「デジタルでつながる「人」と「地域」」)
+            if not _BRACKET_HEAD.match(line):  # a plain heading is a line of the plan too (a vision phrase)
+                out.append(("", line))
             continue
         if _ENUM.match(line) and len(line) <= LIST_ITEM_CHARS and "。" not in line[:-1]:
             items.append(line)

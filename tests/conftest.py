@@ -100,7 +100,7 @@ def fake_index(tmp_path_factory):
     from ingest.pipeline import ingest
 
     settings = make_settings(tmp_path_factory.mktemp("fake-index"))
-    embeddings = FakeEmbeddings(size=64)
+    embeddings = BigramEmbeddings(size=256)
     ingest(settings, embeddings=embeddings, progress=False)
     return settings, embeddings
 
