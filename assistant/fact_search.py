@@ -80,17 +80,18 @@ def group_key(fact: Fact) -> tuple[str, str]:
     return fact.plan, f"s:{fact.section}"
 
 
-def coverage(words: list[str], fact: Fact, weight) -> float:
-    """Share (by word weight) of the question's content words the fact says, in its text
-    or its place (measure title, heading): the thing asked about must be in the answer."""
+def coverage(words: list[tuple[str, ...]], fact: Fact, weight) -> float:
+    """Share (by weight) of the question's nouns the fact says, in its text or its place
+    (measure title, heading); a noun counts when it or one of its everyday alternatives
+    (先生 → 教員) is there. The thing asked about must be in the answer."""
     if not words:
         return 1.0
     from vectorstore.keyword import sentence_forms
 
     body = f"{fact.context}\n{fact.text}"
     forms = sentence_forms(body)
-    total = sum(weight(w) for w in words)
-    said = sum(weight(w) for w in words if w in body or w in forms)
+    total = sum(weight(w[0]) for w in words)
+    said = sum(weight(w[0]) for w in words if any(a in body or a in forms for a in w))
     return said / total if total else 1.0
 
 

@@ -21,10 +21,16 @@ from assistant.rerank import boost_kpi_match, boost_literal, boost_rare_words
 from assistant.retrieve import MeasureHit, Retriever
 from assistant.select import Selection, select
 from assistant.types import Answer, Retrieved
-from assistant.understand import ASKS_WORD, Question
-from vectorstore.keyword import content_words, expand_words, idf_weight
+from assistant.understand import Question
+from vectorstore.keyword import content_words, expand_words, idf_weight, nouns
 
 AGE_GROUP = re.compile(r"\d+代")
+# Nouns that shape a question about numbers rather than name its subject.
+QUESTION_FORM_WORDS = {
+    "目標", "目標値", "予定", "計画", "数", "件数", "人数", "回数", "割合", "率", "現状", "現状値", "現在", "実績", "時点", "最終",
+    "年間", "毎年", "水準", "数値", "数字", "担当", "期間", "時期", "年度", "以上", "程度", "くらい", "ぐらい", "最終年度", "中間",
+    "見込み", "見通し", "値", "指標", "規模", "合計", "全体", "全部", "今後", "将来", "いつ", "何", "方", "ほう", "話", "こと",
+}
 STRONG_DENSE = 0.62  # a close meaning answers even when no topic word of the question is in the plans
 
 # Ask → the old field intents the chunk grouping favours (KPI chunks for target questions...).
@@ -116,12 +122,14 @@ class Reader:
         parsed = self.snapshot.plans.get(plan)
         return parsed.measure(number) if parsed else None
 
-    def _topic_words(self, q: Question) -> list[str]:
-        """The words naming what the question is about: its content words without cue words
-        (目標, 増やす, 何人…) and city names, plus age groups (20代)."""
+    def _topic_words(self, q: Question) -> list[tuple[str, ...]]:
+        """The nouns naming what the question is about, each with its everyday alternatives
+        (子ども → 児童, こども), without city names and words that only shape the question
+        (目標, 人数, 現状…), plus age groups (20代)."""
         cities = "".join(i.city for i in self.plans.values())
-        words = [w for w in content_words(q.text) if not ASKS_WORD.search(w) and w not in cities]
-        return expand_words(words) + AGE_GROUP.findall(q.text)
+        words = [w for w in nouns(q.search_text if q.follow_up else q.text)
+                 if w not in cities and w not in QUESTION_FORM_WORDS]
+        return [tuple(expand_words([w])) for w in words] + [(a,) for a in AGE_GROUP.findall(q.text)]
 
     def _weight(self, word: str) -> float:
         """A question word's weight for coverage: its IDF among the facts (capped)."""

@@ -21,7 +21,7 @@ MIN_DENSE = 0.42  # below this and without keyword support, nothing in the plans
 MIN_KEYWORD = 0.35
 PART_MARGIN = 0.35
 YEAR_MARGIN = 0.1
-COVER_MIN = 0.5  # a number answers only when its fact says most of what the question names  # a fact for a second part may score this much below the first pick
+COVER_MIN = 0.25  # a number answers only when its fact says most of what the question names  # a fact for a second part may score this much below the first pick
 SUPPORT_MARGIN = 0.25
 OPEN_SUPPORT_MARGIN = 0.6
 MAX_SUPPORT = 2
@@ -76,7 +76,8 @@ def select(q: Question, ranked: list[ScoredFact], words: list[str] | None = None
     blank = _blank_date(q, first, near)
     if blank:
         return _refuse(q, pool, blank)
-    if q.asks_for("baseline") and not q.asks_for("target") and not satisfies(first.fact, "baseline"):
+    if (q.asks_for("baseline") and not q.asks_for("target") and not q.years and _asks_quantity(q)
+            and not any(satisfies(s.fact, "baseline") for s in near if s.group == first.group)):
         return _refuse(q, pool, "現状値は計画に書かれていません")
     picked = [first]
     unstated: list[str] = []

@@ -209,6 +209,26 @@ def _content_words(text: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(words))
 
 
+def nouns(text: str) -> list[str]:
+    """The question's nouns (normalized, generic plan words removed): what it is about."""
+    return list(_nouns(text))
+
+
+@lru_cache(maxsize=4096)
+def _nouns(text: str) -> tuple[str, ...]:
+    words = []
+    for m in _tokenizer().tokenize(text[:2000]):
+        pos = m.part_of_speech()
+        if pos[0] != "名詞" or pos[1] in ("数詞", "代名詞") or pos[2] == "副詞可能":
+            continue
+        norm = m.normalized_form()
+        if len(norm) < 2 <= len(m.surface()):
+            norm = m.surface()
+        if len(norm) >= 2 and norm not in GENERIC_WORDS and norm.lower() not in GENERIC_WORDS and not norm.isdigit():
+            words.append(norm)
+    return tuple(dict.fromkeys(words))
+
+
 @lru_cache(maxsize=50_000)
 def sentence_forms(sentence: str) -> frozenset[str]:
     """Normalized forms of one sentence, cached: answers compare question words
