@@ -6,9 +6,6 @@ served port), and the Gradio UI mounted on the same app."""
 from __future__ import annotations
 
 import json
-import socket
-import threading
-import time
 from collections.abc import Iterator
 
 import pytest
@@ -17,7 +14,7 @@ from pydantic import SecretStr
 
 from assistant.service import Assistant
 from assistant.types import Answer
-from tests.conftest import FakeEmbeddings, make_settings
+from tests.conftest import FakeEmbeddings, make_settings, serve_in_thread
 from ui.openai_api import conversation_from, message_content
 from ui.rest_api import AnswerOut
 from ui.server import build_server
@@ -28,31 +25,6 @@ QUESTION = "大分市の施策No.3の2026年度の目標は？"
 @pytest.fixture(scope="module")
 def client(fake_assistant) -> TestClient:
     return TestClient(build_server(fake_assistant, fake_assistant.settings))
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def serve_in_thread(app) -> Iterator[str]:
-    """uvicorn on a free loopback port in a thread; stopped when the generator closes."""
-    import uvicorn
-
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert server.started, "uvicorn did not start"
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=15)
 
 
 # --- /api -------------------------------------------------------------------

@@ -19,6 +19,7 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from assistant.settings import Settings, load_settings
 from assistant.types import InvalidQuestion
@@ -32,6 +33,11 @@ MAX_BODY_BYTES = 64 * 1024
 INTERNAL_ERROR = "回答の作成中にエラーが発生しました。時間をおいてもう一度お試しください。"
 BAD_TOKEN = "API トークンがないか、違います（Authorization: Bearer <PLANQA_API_TOKEN>）。"
 BAD_JSON = "リクエストの本文を JSON として読めません。"
+_HTTP_MESSAGES = {
+    400: BAD_JSON,  # FastAPI's "error parsing the body" (e.g. not UTF-8)
+    404: "そのパスはありません（API の説明: /api/docs）。",
+    405: "このパスではそのメソッドは使えません（API の説明: /api/docs）。",
+}
 _FIELD_PROBLEMS = {
     "missing": "がありません",
     "string_type": "は文字列で指定してください",
@@ -110,6 +116,11 @@ def build_server(assistant, settings: Settings, ui=None) -> FastAPI:
     @app.exception_handler(InvalidQuestion)
     async def invalid_question(request: Request, exc: InvalidQuestion) -> JSONResponse:
         return _error_response(request, 400, str(exc), "invalid_question")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        message = _HTTP_MESSAGES.get(exc.status_code, "リクエストを処理できませんでした。")
+        return _error_response(request, exc.status_code, message, "http_error")
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
