@@ -220,3 +220,55 @@ def test_gradio_ui_and_its_ask_endpoint_on_the_same_port(served):
     result = Client(served, verbose=False).predict(QUESTION, "oita", api_name="/ask")
     assert result["citations"][0]["measure"] == "3"
     assert httpx.get(f"{served}/api/health", timeout=30).json()["status"] == "ok"
+
+
+# --- shared parts ----------------------------------------------------------------
+
+def test_gate_limits_parallel_work_and_refuses_a_flood():
+    import threading
+    import time as clock
+
+    from ui.api_context import ApiError, Gate
+
+    gate, running, peak, lock = Gate(2, max_waiting=1, wait_s=5), [0], [0], threading.Lock()
+    release = threading.Event()
+
+    def work() -> str:
+        with lock:
+            running[0] += 1
+            peak[0] = max(peak[0], running[0])
+        release.wait(5)
+        with lock:
+            running[0] -= 1
+        return threading.current_thread().name
+
+    results, errors = [], []
+
+    def call() -> None:
+        try:
+            results.append(gate.run(work))
+        except ApiError as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=call) for _ in range(3)]  # 2 running + 1 waiting
+    for t in threads:
+        t.start()
+    clock.sleep(0.3)
+    call()  # the fourth finds the queue full
+    release.set()
+    for t in threads:
+        t.join(5)
+    assert len(results) == 3 and peak[0] == 2 and all(name.startswith("planqa-api") for name in results)
+    assert len(errors) == 1 and errors[0].status == 503 and "混み合っています" in errors[0].message
+
+
+def test_conversation_store_is_a_bounded_lru():
+    from ui.api_context import ConversationStore
+
+    store = ConversationStore(max_size=2)
+    a, conv_a = store.get(None)
+    b, conv_b = store.get(None)
+    assert store.get(a)[1] is conv_a  # touching a makes b the oldest
+    store.get("c")
+    assert len(store) == 2 and store.get(a)[1] is conv_a
+    assert store.get(b)[1] is not conv_b  # b was dropped: its id starts a new conversation

@@ -14,6 +14,7 @@ from pydantic import SecretStr
 from assistant.backends import make_backend
 from assistant.service import Assistant
 from assistant.types import Answer
+from ui.render import answer_to_markdown
 
 QUESTION = "大分市の施策No.3の2026年度の目標は？"
 GOOD = "公式アプリのダウンロード件数を2026年度に76,000件（累積）にする目標です。[oita:3]"
@@ -52,6 +53,7 @@ def test_verified_answer_streams_through(fake_index, protocol):
     prompt = "\n".join(m["content"] for m in request["messages"])
     assert "[oita:3]" in prompt and "76,000件" in prompt and "施策No.3の2026年度の目標は" in prompt
     assert server.headers[0].get("authorization") == "Bearer secret-key"
+    assert f"回答: LLM（{protocol}）" in answer_to_markdown(answer)  # the chat shows who answered
 
 
 def test_invented_number_falls_back_to_extractive(fake_index, protocol):
@@ -60,6 +62,7 @@ def test_invented_number_falls_back_to_extractive(fake_index, protocol):
     assert any("99,999" in t for t in texts)  # it streamed …
     assert answer.backend == "extractive" and "99,999" not in answer.text and "76,000件" in answer.text
     assert "差し替えました" in answer.notice and "根拠のない数値" in answer.notice  # … and was replaced, saying so
+    assert "回答: 計画の記載から抽出" in answer_to_markdown(answer)
 
 
 def test_answer_without_citation_falls_back(fake_index, protocol):

@@ -6,13 +6,16 @@ from __future__ import annotations
 import secrets
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from assistant.conversation import Conversation
 from assistant.settings import Settings
 
+T = TypeVar("T")
 BUSY = "ただいま混み合っています。しばらくしてからもう一度お試しください。"
 
 
@@ -27,33 +30,33 @@ class ApiError(Exception):
 
 
 class Gate:
-    """At most ``limit`` questions answered at once (CPU-bound work), at most
-    ``max_waiting`` waiting; beyond that, or after ``wait_s``, a 503."""
+    """Answers on ``limit`` fixed worker threads (the work is CPU-bound; fixed threads
+    also keep memory flat), at most ``max_waiting`` waiting; beyond that, or after
+    ``wait_s``, a 503 with a Japanese message."""
 
     def __init__(self, limit: int, max_waiting: int = 100, wait_s: float = 120.0):
-        self._slots = threading.BoundedSemaphore(max(1, limit))
+        self.limit = max(1, limit)
+        self._pool = ThreadPoolExecutor(max_workers=self.limit, thread_name_prefix="planqa-api")
         self._lock = threading.Lock()
-        self._waiting = 0
+        self._pending = 0
         self.max_waiting = max_waiting
         self.wait_s = wait_s
 
-    @contextmanager
-    def slot(self) -> Iterator[None]:
+    def run(self, work: Callable[[], T]) -> T:
         with self._lock:
-            if self._waiting >= self.max_waiting:
+            if self._pending >= self.limit + self.max_waiting:
                 raise ApiError(503, BUSY, "busy")
-            self._waiting += 1
+            self._pending += 1
         try:
-            acquired = self._slots.acquire(timeout=self.wait_s)
+            future = self._pool.submit(work)
+            try:
+                return future.result(timeout=self.wait_s)
+            except FutureTimeout:
+                future.cancel()
+                raise ApiError(503, BUSY, "busy") from None
         finally:
             with self._lock:
-                self._waiting -= 1
-        if not acquired:
-            raise ApiError(503, BUSY, "busy")
-        try:
-            yield
-        finally:
-            self._slots.release()
+                self._pending -= 1
 
 
 class ConversationStore:

@@ -198,8 +198,8 @@ def openai_router(ctx: ApiContext, auth) -> APIRouter:
         question = next((m.text() for m in reversed(body.messages) if m.role == "user"), "")
         if not question.strip():
             raise ApiError(400, "質問（role が user のメッセージ）がありません。")
-        with ctx.gate.slot():
-            answer = ctx.assistant.ask(question, plan=models[body.model], conversation=conversation_from(body.messages))
+        conversation = conversation_from(body.messages)
+        answer = ctx.gate.run(lambda: ctx.assistant.ask(question, plan=models[body.model], conversation=conversation))
         content = message_content(answer, plans)
         citations = answer_to_api(answer, plans)["citations"]
         completion_id, created = f"chatcmpl-{secrets.token_hex(12)}", int(time.time())

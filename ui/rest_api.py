@@ -105,8 +105,7 @@ def rest_router(ctx: ApiContext, auth) -> APIRouter:
     def ask(body: AskRequest) -> dict[str, Any]:
         plan = resolve_plan(ctx.assistant.plans, body.plan)
         cid, conversation = ctx.conversations.get(body.conversation_id)
-        with ctx.gate.slot():
-            answer = ctx.assistant.ask(body.question, plan=plan, conversation=conversation)
+        answer = ctx.gate.run(lambda: ctx.assistant.ask(body.question, plan=plan, conversation=conversation))
         return {**answer_to_api(answer, ctx.assistant.plans), "conversation_id": cid}
 
     @router.get("/measures", response_model=list[Measure], responses=ERRORS, dependencies=guarded,
