@@ -191,6 +191,7 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:
         return int(exc.code or 0)
+    from assistant.backends import BackendError
     from ingest.load import ManifestError
     from vectorstore.model_files import ModelError
     from vectorstore.store import IndexError_
@@ -200,7 +201,7 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args, settings)
     except IndexError_ as exc:
         return _fail(str(exc), EXIT_ENV)
-    except ModelError as exc:
+    except (ModelError, BackendError) as exc:
         return _fail(str(exc), EXIT_ENV)
     except ManifestError as exc:
         return _fail(str(exc), EXIT_INPUT)

@@ -46,7 +46,9 @@ class AnswerTimeout(TimeoutError):
 def make_chat_model(flavour: str, settings: Settings) -> BaseChatModel:
     """``openai`` → ``ChatOpenAI`` at ``base_url``; ``ollama`` → ``ChatOllama``. Key from settings only."""
     if not settings.llm_base_url or not settings.llm_model:
-        raise ValueError("LLM バックエンドには PLANQA_LLM_BASE_URL と PLANQA_LLM_MODEL の設定が必要です。")
+        from assistant.backends import BackendError
+
+        raise BackendError("LLM バックエンドには PLANQA_LLM_BASE_URL と PLANQA_LLM_MODEL の設定が必要です。")
     key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else None
     if flavour == "ollama":
         from langchain_ollama import ChatOllama
