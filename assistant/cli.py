@@ -102,7 +102,7 @@ def cmd_eval(args, settings: Settings) -> int:
 
 
 def cmd_serve(args, settings: Settings) -> int:
-    from ui.app import serve
+    from ui.server import serve
 
     serve(settings)
     return 0
@@ -170,7 +170,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="進捗バーを出さない")
     p.set_defaults(func=cmd_eval)
 
-    p = sub.add_parser("serve", help="Web UI を起動（既定 http://127.0.0.1:7860）")
+    p = sub.add_parser("serve", help="Web UI と HTTP API を起動（既定 http://127.0.0.1:7860、API は /api/docs）")
     p.add_argument("--host", help="待ち受けアドレス（既定 127.0.0.1）")
     p.add_argument("--port", type=int, help="ポート（既定 7860）")
     p.set_defaults(func=cmd_serve)
@@ -191,6 +191,7 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:
         return int(exc.code or 0)
+    from assistant.backends import BackendError
     from ingest.load import ManifestError
     from vectorstore.model_files import ModelError
     from vectorstore.store import IndexError_
@@ -200,7 +201,7 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args, settings)
     except IndexError_ as exc:
         return _fail(str(exc), EXIT_ENV)
-    except ModelError as exc:
+    except (ModelError, BackendError) as exc:
         return _fail(str(exc), EXIT_ENV)
     except ManifestError as exc:
         return _fail(str(exc), EXIT_INPUT)

@@ -11,6 +11,7 @@ import logging
 import re
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from assistant.conversation import Conversation
@@ -29,6 +30,7 @@ from assistant.refusal import (
 from assistant.rerank import boost_kpi_match, boost_literal, boost_rare_words
 from assistant.retrieve import MeasureHit, Retriever
 from assistant.settings import Settings
+from assistant.streaming import stream_answer
 from assistant.types import Answer, Citation, InvalidQuestion, Retrieved
 from ingest.records import Measure, PlanInfo
 from vectorstore.keyword import content_words, expand_words, idf_weight, tokenize
@@ -111,6 +113,24 @@ class Assistant:
         if conversation is not None:
             conversation.add(answer)
         return answer
+
+    def stream(self, question: str, plan: str | None = None,
+               conversation: Conversation | None = None) -> Iterator[str | Answer]:
+        """Like :meth:`ask`, but while an LLM writes, yields the answer text so far (``str``);
+        ends with the final, verified ``Answer`` (the extractive one, with a notice, when the
+        LLM's text failed verification). The extractive backend yields only the Answer."""
+        if self.backend is None:
+            yield self.ask(question, plan, conversation)
+            return
+        yield from stream_answer(lambda: self.ask(question, plan, conversation))
+
+    def search(self, question: str, plan: str | None = None) -> list[MeasureHit]:
+        """Ranked measures and sections with their chunks (routing included), for PlanRetriever."""
+        text = clean_question(question, self.settings.max_question_chars)
+        snap = self.snapshot
+        if plan and plan not in snap.plans:
+            raise InvalidQuestion(f"計画 ID「{plan}」はありません（ある ID: {', '.join(snap.plans)}）。")
+        return self._search(analyse(text, self.plans, snap.known_measures(), plan))[0]
 
     def _answer(self, query: Query, conversation: Conversation | None) -> Answer:
         snap = self.snapshot

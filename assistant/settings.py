@@ -38,12 +38,14 @@ class Settings(BaseSettings):
     llm_base_url: str | None = Field(None, description="LLM サーバーの URL（OpenAI 互換 / Ollama）")
     llm_model: str = Field("", description="LLM のモデル名")
     llm_api_key: SecretStr | None = Field(None, description="LLM の API キー（環境変数からのみ。表示・記録しない）")
-    llm_timeout_s: float = Field(60.0, description="LLM 呼び出しのタイムアウト（秒）")
+    llm_timeout_s: float = Field(60.0, description="LLM の回答全体のタイムアウト（秒）。超えたら抽出型の回答に切り替える")
+    llm_max_retries: int = Field(0, description="OpenAI 互換サーバーへの再試行回数（接続できない・429・5xx のとき）。1 回ごとに最大 llm_timeout_s かかる")
     max_question_chars: int = Field(500, description="質問の最大文字数（これを超える質問は受け付けない）")
     feedback_db: Path = Field(PROJECT_ROOT / "var" / "feedback.sqlite3", description="フィードバックの保存先（SQLite）")
     host: str = Field("127.0.0.1", description="UI サーバーの待ち受けアドレス（既定はローカルのみ）")
     port: int = Field(7860, description="UI サーバーのポート")
     auth: str | None = Field(None, description="評価・フィードバック画面のログイン「ユーザー:パスワード」（未設定ならログイン不要）")
+    api_token: SecretStr | None = Field(None, description="HTTP API（/api/*・/v1/*）の Bearer トークン（未設定なら認証なし。表示・記録しない）")
     concurrency: int = Field(4, description="UI の同時処理数（Gradio キューの concurrency_limit）")
 
     @property

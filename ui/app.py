@@ -122,19 +122,10 @@ def launch_options(settings: Settings) -> dict[str, Any]:
 
 
 def serve(settings: Settings | None = None, assistant: AssistantLike | None = None) -> None:
-    """Build the real assistant (unless given) and serve the UI until interrupted."""
-    settings = settings or load_settings()
-    if assistant is None:
-        from assistant.service import build_assistant
+    """The UI together with the HTTP API on one port (see :mod:`ui.server`)."""
+    from ui.server import serve as serve_all
 
-        assistant = build_assistant(settings)
-    warm_up = getattr(assistant, "warm_up", None)
-    if callable(warm_up):  # load the model and index now, not on the first question
-        logger.info("モデルと索引を読み込んでいます…")
-        warm_up()
-    app = build_app(assistant, settings)
-    logger.info("UI を http://%s:%s で公開します", settings.host, settings.port)
-    app.launch(**launch_options(settings))
+    serve_all(settings, assistant)
 
 
 if __name__ == "__main__":

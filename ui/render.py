@@ -66,6 +66,7 @@ def answer_to_markdown(answer: Answer, plans: Mapping[str, PlanInfo] | None = No
     parts = [esc(answer.text)]
     if answer.notice:
         parts.append(f"<small>※ {esc(answer.notice)}</small>")
+    parts.append("<small>回答: " + ("計画の記載から抽出" if answer.backend == "extractive" else f"LLM（{esc(answer.backend)}）") + "</small>")
     if answer.citations:
         lines = ["**根拠**"]
         for i, c in enumerate(answer.citations, 1):
