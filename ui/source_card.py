@@ -80,8 +80,8 @@ def kpi_table(kpis: list[KPI], quotes: Iterable[str] = ()) -> str:
         year = k.year_label or (f"{k.year}年度" if k.year else "")
         target = k.target or "、".join(k.targets)
         cells = [esc(c) for c in [year, k.text] + ([k.baseline or ""] if baseline else []) + [target]]
-        key = _squeeze(k.text)[:30]
-        if key and any(key in q for q in cited):
+        key = _squeeze(k.text)
+        if key and any(key[:30] in q or (len(q) >= 6 and q.rstrip("…") in key) for q in cited):
             cells[1] = f"<mark>{cells[1]}</mark>"
         rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
     header = "<tr>" + "".join(f"<th>{esc(h)}</th>" for h in head) + "</tr>"
