@@ -211,7 +211,7 @@ SCROLL_TO_ANSWER = """
   const log = document.querySelector('#chatbot [role="log"]') || document.querySelector('#chatbot .bubble-wrap');
   const asked = document.querySelectorAll('#chatbot .message-row.user-row, #chatbot .user-row');
   const latest = asked[asked.length - 1];
-  if (log && latest) { log.scrollTop = latest.offsetTop - log.offsetTop - 8; }
+  if (log && latest) { log.scrollTop += latest.getBoundingClientRect().top - log.getBoundingClientRect().top - 8; }
   const chat = document.querySelector('#chatbot');
   if (chat && chat.getBoundingClientRect().top < 0) { chat.scrollIntoView({block: 'start'}); }
 }
