@@ -152,10 +152,11 @@ def test_show_source_card(chat) -> None:
 
 
 def test_export_markdown(chat) -> None:
-    assert chat.export([]) == (None, NOTHING_TO_EXPORT)
+    assert chat.export([]) == ({"__type__": "update", "value": None, "visible": False}, NOTHING_TO_EXPORT)
     transcript = _run(chat.respond("公式アプリの2026年度の目標は？", "all", [], None, None, []))[-1][4]
-    path, status = chat.export(transcript)
-    text = open(path, encoding="utf-8").read()
+    file, status = chat.export(transcript)
+    assert file["visible"] is True
+    text = open(file["value"], encoding="utf-8").read()
     assert "> 公式アプリの2026年度の目標は？" in text
     assert "76,000件です。" in text
     assert "大分市 No.3 公式アプリの機能拡充" in text and "「大分市公式アプリのダウンロード件数 【76,000件/累積】」" in text
@@ -174,7 +175,7 @@ def test_rate_and_clear(chat) -> None:
     assert '"measure": "3"' in saved["citations"]
     history, conversation, last_answer, transcript, chips, card, indicator, chart, series, status, file = chat.clear()
     assert history == [] and conversation is None and last_answer is None and transcript == []
-    assert chips["visible"] is False and card == CARD_HINT and chart["visible"] is False and file is None
+    assert chips["visible"] is False and card == CARD_HINT and chart["visible"] is False and file["visible"] is False
 
 
 def test_kpi_browser_filter_and_export(tmp_path) -> None:

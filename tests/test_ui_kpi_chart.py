@@ -50,10 +50,12 @@ def test_oita_app_downloads_baseline_then_each_years_target(oita) -> None:
     assert len(series) == 1 and series[0].chartable
     assert series[0].name == "大分市公式アプリのダウンロード件数" and series[0].unit == "件"
     assert chart_rows(series[0]) == [
-        ["現状値（令和5年度末）", 52187.0, "52,187件/累積：令和5年度末", "現状値"],
-        ["2025(令和7)年度", 68000.0, "68,000件", "目標値"],
-        ["2026(令和8)年度", 76000.0, "76,000件", "目標値"],
+        ["現状値", 52187.0, "52,187件/累積：令和5年度末", "現状値"],
+        ["2025年度", 68000.0, "68,000件", "目標値"],
+        ["2026年度", 76000.0, "76,000件", "目標値"],
     ]
+    assert [p.label for p in series[0].points] == ["現状値（令和5年度末）", "2025(令和7)年度", "2026(令和8)年度"]
+    assert series[0].baseline_when == "令和5年度末"
 
 
 def test_oita_two_targets_a_year_make_two_series(oita) -> None:
@@ -65,9 +67,9 @@ def test_oita_two_targets_a_year_make_two_series(oita) -> None:
 def test_nobeoka_baseline_to_r12_target(nobeoka) -> None:
     series = kpi_series(nobeoka.measure(2))
     assert [(s.name, chart_rows(s)) for s in series] == [
-        ("マイナンバーカードの利用機会", [["現状値", 70.0, "70%", "現状値"], ["R12（2030年度）目標", 90.0, "90%", "目標値"]]),
+        ("マイナンバーカードの利用機会", [["現状値", 70.0, "70%", "現状値"], ["2030年度目標", 90.0, "90%", "目標値"]]),
         ("ぴったりサービスを活用したオンライン申請の利用率",
-         [["現状値", 40.0, "40%", "現状値"], ["R12（2030年度）目標", 90.0, "90%", "目標値"]]),
+         [["現状値", 40.0, "40%", "現状値"], ["2030年度目標", 90.0, "90%", "目標値"]]),
     ]
 
 
@@ -109,7 +111,7 @@ def test_pick_series_follows_the_cited_kpi(nobeoka) -> None:
 def test_source_panel_chart_has_the_record_numbers() -> None:
     citation = Citation("oita", "3", APP.title, "kpi", "大分市公式アプリのダウンロード件数 【76,000件/累積】")
     html, indicator, chart, series = open_source(APP, PLANS["oita"], [citation])
-    assert chart["visible"] is True and chart["y_title"] == "件"
+    assert chart["visible"] is True and chart["y_title"] == "件" and chart["x_title"] == "現状値は令和5年度末時点"
     assert chart["value"].values.tolist() == chart_rows(series[0])
     assert chart["value"]["値"].tolist() == [52187.0, 68000.0, 76000.0]
     assert indicator["visible"] is False  # one chartable KPI: no picker

@@ -160,3 +160,8 @@ def test_answer_markdown_shows_backend_and_never_raw_html() -> None:
     assert "<img" not in md and "&lt;img src=x onerror=alert(1)&gt;" in md
     assert "LLM（OpenAI互換）・1.2秒" in md
     assert "計画の記載から抽出" in answer_to_markdown(Answer(question="q", text="t", latency_ms=12.0))
+
+
+def test_lead_takes_the_first_item_after_a_list_intro() -> None:
+    answer = Answer(question="q", text="No.22の取組と担当・期間は次のとおりです。\n・校務支援システムの改修【児童生徒支援課】\n・ほか")
+    assert split_lead(answer)[0].endswith("【児童生徒支援課】")

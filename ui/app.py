@@ -75,7 +75,6 @@ CSS = """
 .compare-weak { color: var(--body-text-color-subdued); font-size: 0.9em; }
 /* phone: the answer, its source chips, the card and the chart first; the question box stays at hand */
 @media (max-width: 767px) {
-  .gradio-container { overflow: clip !important; }  /* hidden would stop the sticky question box */
   #app-header p { display: none; }
   #app-header h2 { font-size: 1.1em; margin: 0; }
   #chat-row { flex-direction: column; flex-wrap: nowrap; }
@@ -91,6 +90,9 @@ CSS = """
   #chat-row #ask-row button { min-width: 64px !important; }
 }
 """
+# Gradio scopes ``css`` inside its container, so the container's own overflow (hidden, which
+# would stop the sticky question box on a phone) is set from <head>.
+HEAD = "<style>@media (max-width: 767px) { .gradio-container { overflow: clip !important; } }</style>"
 
 
 def build_app(assistant: AssistantLike, settings: Settings) -> gr.Blocks:
@@ -153,6 +155,7 @@ def launch_options(settings: Settings) -> dict[str, Any]:
         "run_history": False,
         "footer_links": ["api"],
         "css": CSS,
+        "head": HEAD,
     }
 
 

@@ -175,16 +175,16 @@ class ChatController:
             return empty_source()
         return self._source(last, choice)
 
-    def export(self, transcript: list[Answer] | None) -> tuple[str | None, str]:
+    def export(self, transcript: list[Answer] | None) -> tuple[Any, str]:
         """Markdown file of the conversation (for gr.File) and a status line."""
         if not transcript:
-            return None, NOTHING_TO_EXPORT
+            return gr.update(value=None, visible=False), NOTHING_TO_EXPORT
         try:
             path = write_conversation(transcript, self.assistant.plans)
         except OSError:
             logger.exception("export failed")
-            return None, "会話を書き出せませんでした。"
-        return str(path), f"{len(transcript)} 件の質問と回答を書き出しました。"
+            return gr.update(value=None, visible=False), "会話を書き出せませんでした。"
+        return gr.update(value=str(path), visible=True), f"{len(transcript)} 件の質問と回答を書き出しました。"
 
     def rate(self, rating: int, comment: str | None, last: Answer | None) -> tuple[str, str]:
         """Store 👍 (+1) / 👎 (-1) for the latest answer; returns (status, cleared comment)."""
@@ -201,7 +201,7 @@ class ChatController:
     def clear(self) -> tuple[Any, ...]:
         """Reset chat, conversation, latest answer, transcript, chips, source panel and statuses."""
         chips = gr.update(choices=[], value=None, visible=False)
-        return [], None, None, [], chips, *empty_source(), "", None
+        return [], None, None, [], chips, *empty_source(), "", gr.update(value=None, visible=False)
 
 
 # Scroll the newest question to the top of the chat, so a long answer starts in view
@@ -257,7 +257,7 @@ def build_chat_tab(controller: ChatController, concurrency_id: str) -> SourcePan
                 clear = gr.Button("会話をクリア", size="sm", elem_id="clear")
                 export = gr.Button("会話をMarkdownで保存", size="sm", elem_id="export")
             export_status = gr.Markdown("", elem_id="export-status")
-            export_file = gr.File(label="会話の記録（Markdown）", interactive=False, visible=True, elem_id="export-file")
+            export_file = gr.File(label="会話の記録（Markdown）", interactive=False, visible=False, elem_id="export-file")
         with gr.Column(scale=2, min_width=320, elem_classes=["source-column"]):
             panel = build_source_panel("")
             with gr.Group(elem_id="feedback"):

@@ -27,7 +27,7 @@ _BRACKET = re.compile(r"【([^】]*)】")
 _UNIT_END = re.compile(r"[/／:：（(【】\s、,]")
 _QUALIFIERS = re.compile(r"(以上|以下|未満|程度|参加|削減|短縮|増)$")
 _DATE = re.compile(r"[：:]\s*([^：:]+)$")
-_VALUE_PREFIXES = {"", "累計", "累積", "年間", "約", "全", "計"}
+_YEAR = re.compile(r"(?<!\d)20\d\d(?!\d)")
 
 
 @dataclass
@@ -41,10 +41,20 @@ class Value:
 
 @dataclass
 class KpiPoint:
-    label: str  # x axis: 現状値（令和5年度末） / 2025(令和7)年度 / R12（2030年度）目標
+    label: str  # when, as the plan puts it: 現状値（令和5年度末） / 2025(令和7)年度 / R12（2030年度）目標
     value: float
     written: str  # the value as written in the plan
     kind: str = TARGET  # 現状値 | 目標値
+
+    @property
+    def axis(self) -> str:
+        """Short x-axis label that fits a phone: 現状値 / 2025年度 / 2030年度目標."""
+        if self.kind == BASELINE:
+            return BASELINE
+        year = _YEAR.search(self.label)
+        if year is None:
+            return self.label
+        return f"{year.group()}年度" + ("目標" if "目標" in self.label else "")
 
 
 @dataclass
@@ -59,6 +69,11 @@ class KpiSeries:
     @property
     def chartable(self) -> bool:
         return len(self.points) >= 2
+
+    @property
+    def baseline_when(self) -> str:
+        """The baseline's date (令和5年度末), "" when there is no dated baseline."""
+        return next((baseline_date(p.written) for p in self.points if p.kind == BASELINE), "")
 
 
 def parse_value(text: str | None) -> Value | None:
@@ -180,7 +195,7 @@ def kpi_series(measure: Measure) -> list[KpiSeries]:
 
 def chart_rows(series: KpiSeries) -> list[list[object]]:
     """Rows for the chart's data frame ([時点, 値, 表記, 種別]); the values are the record's numbers."""
-    return [[p.label, p.value, p.written, p.kind] for p in series.points]
+    return [[p.axis, p.value, p.written, p.kind] for p in series.points]
 
 
 def pick_series(series: list[KpiSeries], quote: str = "") -> int:

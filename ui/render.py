@@ -41,6 +41,7 @@ ALL = "すべて"
 _MILESTONE_QUOTE = re.compile(r"^\s*(?:・\s*)?(?:R\d{1,2}|令和\d{1,2}年度)\s*[:：\s]")
 _SENTENCE_END = re.compile(r"(?<=[。！？])")
 LEAD_MAX_CHARS = 160
+LIST_INTRO = (":", "：", "次のとおりです。", "書かれています。")  # a first line that only introduces a list
 
 
 def esc(text: object) -> str:
@@ -112,7 +113,7 @@ def source_groups(citations: Iterable[Citation], plans: Mapping[str, PlanInfo] |
 def split_lead(answer: Answer) -> tuple[str, str]:
     """(direct answer, supporting text). Uses ``answer.lead`` when the engine sets it;
     otherwise the first sentence of the text — with the next line when the first
-    line only introduces a list (「…のKPI:」)."""
+    line only introduces a list (「…のKPI:」「…は次のとおりです。」)."""
     text = (answer.text or "").strip()
     lead = (getattr(answer, "lead", "") or "").strip()
     if lead:
@@ -120,7 +121,7 @@ def split_lead(answer: Answer) -> tuple[str, str]:
         return lead, rest.strip()
     lines = text.split("\n")
     first = lines[0]
-    if first.rstrip().endswith((":", "：")) and len(lines) > 1:
+    if first.rstrip().endswith(LIST_INTRO) and len(lines) > 1:
         first = f"{first}\n{lines[1]}"
     sentences = [s for s in _SENTENCE_END.split(first) if s]
     if sentences and len(first) > LEAD_MAX_CHARS:

@@ -51,7 +51,8 @@ def chart_update(series: Sequence[KpiSeries], index: int | None) -> Any:
     top = max(p.value for p in chosen.points)
     return gr.update(
         value=chart_frame(chosen), visible=True, title=chosen.name, y_title=chosen.unit or "値",
-        sort=[p.label for p in chosen.points], y_lim=[0, top * 1.15 if top > 0 else 1],
+        sort=[p.axis for p in chosen.points], y_lim=[0, top * 1.15 if top > 0 else 1],
+        x_title=f"現状値は{chosen.baseline_when}時点" if chosen.baseline_when else " ",
     )
 
 

@@ -208,10 +208,13 @@ def test_kpi_answer_first_with_chart(browser, server: str, device: str) -> None:
             order = [_top(page, s) for s in ("#chatbot", "#citations", "#source-card", "#kpi-chart", "#plan-select",
                                              "#feedback-comment")]
             assert order == sorted(order), order
+        # screenshot down to the chart (on a phone: a taller screen, so the sticky question box sits below it)
         chart_box = page.locator("#kpi-chart").bounding_box()
-        clip = {"x": 0, "y": 0, "width": VIEWPORTS[device]["width"],
-                "height": max(VIEWPORTS[device]["height"], chart_box["y"] + chart_box["height"] + 16)}
-        page.screenshot(path=str(ARTIFACTS / f"ui-chat-{device}.png"), full_page=True, clip=clip)
+        bottom = int(chart_box["y"] + chart_box["height"] + (100 if device == "phone" else 16))
+        page.set_viewport_size({"width": VIEWPORTS[device]["width"], "height": max(VIEWPORTS[device]["height"], bottom)})
+        page.wait_for_timeout(300)
+        page.screenshot(path=str(ARTIFACTS / f"ui-chat-{device}.png"))
+        page.set_viewport_size(VIEWPORTS[device])
         # markup in a question is shown as text, never run
         attack = "<img src=x onerror=alert(1)>の目標は？"
         page.locator("#question textarea").fill(attack)
