@@ -80,7 +80,7 @@ CSS = """
   #chat-row { flex-direction: column; flex-wrap: nowrap; }
   #chat-row > .column { display: contents; }
   #chat-row > .column > * { order: 20; }
-  #chat-row #chatbot { order: 1; height: 56vh !important; }
+  #chat-row #chatbot { order: 1; height: min(56vh, 480px) !important; }
   #chat-row > .column > .form:has(#citations) { order: 2; }
   #chat-row #source-card { order: 3; }
   #chat-row > .column > .form:has(#kpi-indicator) { order: 4; }

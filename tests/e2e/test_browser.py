@@ -130,15 +130,11 @@ def _record_numbers(plan: str, number: int) -> list[list[float]]:
 
 
 def _chart_values(page, chart: str) -> list[float]:
-    """Bar values read from the rendered chart (Vega's aria-label of each bar: 「時点: …; 件: 52187; …」)."""
+    """Bar values read from the rendered chart: Vega's aria-label of each bar names the x value,
+    then the y value (「現状値は…時点: 現状値; 件: 52187; 種別: …」)."""
     labels = page.locator(f"{chart} [aria-roledescription=bar]").evaluate_all(
         "els => els.map(e => e.getAttribute('aria-label'))")
-    values = []
-    for label in labels:
-        fields = dict(part.split(": ", 1) for part in label.split("; "))
-        value = next(v for k, v in fields.items() if k not in ("時点", "種別", "表記"))
-        values.append(float(value.replace(",", "")))
-    return values
+    return [float(label.split("; ")[1].split(": ", 1)[1].replace(",", "")) for label in labels]
 
 
 VISIBLE_IN_REPLY = """(text) => {
@@ -209,10 +205,11 @@ def test_kpi_answer_first_with_chart(browser, server: str, device: str) -> None:
                                              "#feedback-comment")]
             assert order == sorted(order), order
         # screenshot down to the chart (on a phone: a taller screen, so the sticky question box sits below it)
-        chart_box = page.locator("#kpi-chart").bounding_box()
-        bottom = int(chart_box["y"] + chart_box["height"] + (100 if device == "phone" else 16))
-        page.set_viewport_size({"width": VIEWPORTS[device]["width"], "height": max(VIEWPORTS[device]["height"], bottom)})
-        page.wait_for_timeout(300)
+        for _ in range(2):  # the layout settles after the first resize
+            chart_box = page.locator("#kpi-chart").bounding_box()
+            bottom = int(chart_box["y"] + chart_box["height"] + (100 if device == "phone" else 16))
+            page.set_viewport_size({"width": VIEWPORTS[device]["width"], "height": max(VIEWPORTS[device]["height"], bottom)})
+            page.wait_for_timeout(300)
         page.screenshot(path=str(ARTIFACTS / f"ui-chat-{device}.png"))
         page.set_viewport_size(VIEWPORTS[device])
         # markup in a question is shown as text, never run
