@@ -20,6 +20,16 @@ def test_compare_with_the_real_retriever(fake_assistant) -> None:
     assert 2 in nobeoka  # マイナンバーカードを含むITインフラの利活用
     assert all(m.measure.plan == "oita" for m in comparison.by_plan["oita"])
     assert len(set(oita)) == len(oita)  # each measure once
+    assert not comparison.weak("oita") and comparison.by_plan["oita"][0].keyword > 0
+
+
+def test_compare_embeds_the_theme_once(fake_assistant, monkeypatch) -> None:
+    calls: list[str] = []
+    cls = type(fake_assistant.embeddings)
+    real = cls.embed_query
+    monkeypatch.setattr(cls, "embed_query", lambda self, text: calls.append(text) or real(self, text))
+    compare_theme(fake_assistant, "人材育成")
+    assert calls == ["人材育成"]  # one embedding for both plans
 
 
 def test_compare_through_ask_and_bad_themes() -> None:
@@ -29,9 +39,11 @@ def test_compare_through_ask_and_bad_themes() -> None:
     assert [m.measure.number for m in comparison.by_plan["nobeoka"]] == [2]
     assert [call[1] for call in assistant.calls] == ["oita", "nobeoka"]  # each plan searched on its own
     assert not comparison.weak("oita")  # no similarity known: not flagged
-    comparison.by_plan["oita"][0].similarity = WEAK_MATCH - 0.1
-    comparison.by_plan["oita"][1].similarity = WEAK_MATCH - 0.2
-    assert comparison.weak("oita")
+    for item in comparison.by_plan["oita"]:
+        item.similarity, item.keyword = WEAK_MATCH - 0.1, 0.0
+    assert comparison.weak("oita")  # neither the theme's words nor a close meaning
+    comparison.by_plan["oita"][1].keyword = 3.2
+    assert not comparison.weak("oita")
     with pytest.raises(InvalidQuestion):
         compare_theme(assistant, "   ")
 
