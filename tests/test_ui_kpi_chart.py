@@ -122,3 +122,16 @@ def test_source_panel_chart_has_the_record_numbers() -> None:
     assert chart["visible"] is False
     assert "kpi-plain" in source_card(text_only, PLANS["oita"], Citation("oita", "6", "t", "kpi", ""),
                                       kpi_series(text_only))
+
+
+def test_indicator_picker_switches_the_chart(nobeoka) -> None:
+    from ui.source_view import pick_indicator
+
+    measure = nobeoka.measure(2)
+    citation = Citation("nobeoka", "2", measure.title, "kpi", "ぴったりサービスを活用したオンライン申請の利用率")
+    _, indicator, chart, series = open_source(measure, PLANS["nobeoka"], [citation])
+    assert indicator["visible"] is True and indicator["value"] == "1"  # the cited KPI is charted first
+    assert [c[0] for c in indicator["choices"]] == [s.name for s in series]
+    assert chart["value"]["値"].tolist() == [40.0, 90.0]
+    assert pick_indicator("0", series)["value"]["値"].tolist() == [70.0, 90.0]
+    assert pick_indicator("9", series)["visible"] is False

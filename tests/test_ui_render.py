@@ -165,3 +165,18 @@ def test_answer_markdown_shows_backend_and_never_raw_html() -> None:
 def test_lead_takes_the_first_item_after_a_list_intro() -> None:
     answer = Answer(question="q", text="No.22の取組と担当・期間は次のとおりです。\n・校務支援システムの改修【児童生徒支援課】\n・ほか")
     assert split_lead(answer)[0].endswith("【児童生徒支援課】")
+
+
+def test_source_card_milestones_departments_period() -> None:
+    from ingest.records import Action, Measure
+
+    measure = Measure(plan="nobeoka", number=2, title="ITインフラ", actions=[
+        Action(text="オンライン手続きを広げる", title="新たなサービス", years=[2026, 2027],
+               milestones={"R8": "拡充 / 連携", "R9": "拡充"}, departments=["DX推進課"]),
+        Action(text="基盤の方針を検討", milestones={"note": "年度列を特定できず"}),
+    ])
+    card = source_card(measure, PLANS["nobeoka"], _citation(plan="nobeoka", measure="2", field="action",
+                                                            quote="R8 拡充 / 連携"))
+    assert "<strong>工程表</strong>" in card and "<th>R8</th><th>R9</th>" in card
+    assert "<td>拡充 / 連携</td>" in card and "年度列を特定できず" not in card  # parser notes stay out
+    assert "担当：DX推進課" in card and "期間：2026〜2027年度" in card

@@ -63,6 +63,8 @@ CSS = """
 .source-card .kpi-table { border-collapse: collapse; width: 100%; font-size: 0.9em; margin-bottom: 6px; }
 .source-card .kpi-table th, .source-card .kpi-table td { border: 1px solid var(--border-color-primary); padding: 4px 6px; }
 .source-card .source-text { white-space: pre-wrap; }
+.source-card .table-scroll { overflow-x: auto; }
+.source-card .milestone-table td, .source-card .milestone-table th { min-width: 6em; }
 .source-card .kpi-text { padding-left: 1.2em; font-size: 0.92em; }
 .source-card .source-meta { font-size: 0.92em; }
 .source-title { margin: 0 0 4px 0; }

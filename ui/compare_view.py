@@ -125,11 +125,13 @@ def build_compare_tab(controller: CompareController, concurrency_id: str) -> Non
     with gr.Row():
         theme_buttons = [gr.Button(t, size="sm", elem_classes=["compare-example"]) for t in THEMES]
     status = gr.Markdown("", elem_id="compare-status")
+    columns = []
     with gr.Row(elem_id="compare-columns", equal_height=False):
-        columns = [gr.HTML("", elem_id=f"compare-{pid}", elem_classes=["compare-column"], min_height=0)
-                   for pid in controller.plan_ids]
+        for pid in controller.plan_ids:  # side by side; stacked on a phone
+            with gr.Column(min_width=300):
+                columns.append(gr.HTML("", elem_id=f"compare-{pid}", elem_classes=["compare-column"], min_height=0))
     pick = gr.Radio([], label="出典カードを開く", visible=False, elem_id="compare-pick", elem_classes=["source-chips"])
-    panel = build_source_panel("compare-", COMPARE_HINT)
+    panel = build_source_panel("compare-", COMPARE_HINT, side_by_side=True)
     outputs = [status, *columns, pick, *panel.outputs]
     compare_io = dict(fn=controller.run, inputs=[theme], outputs=outputs, api_visibility="private",
                       concurrency_id=concurrency_id)

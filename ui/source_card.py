@@ -85,7 +85,7 @@ def kpi_table(kpis: list[KPI], quotes: Iterable[str] = ()) -> str:
             cells[1] = f"<mark>{cells[1]}</mark>"
         rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
     header = "<tr>" + "".join(f"<th>{esc(h)}</th>" for h in head) + "</tr>"
-    return f'<table class="kpi-table"><thead>{header}</thead><tbody>{"".join(rows)}</tbody></table>'
+    return f'<div class="table-scroll"><table class="kpi-table"><thead>{header}</thead><tbody>{"".join(rows)}</tbody></table></div>'
 
 
 def milestone_table(measure: Measure) -> str:
@@ -99,7 +99,8 @@ def milestone_table(measure: Measure) -> str:
     for a in actions:
         cells = [a.title or a.text[:40]] + [a.milestones.get(y, "") for y in years]
         rows.append("<tr>" + "".join(f"<td>{esc(c)}</td>" for c in cells) + "</tr>")
-    return f'<table class="kpi-table milestone-table"><thead>{header}</thead><tbody>{"".join(rows)}</tbody></table>'
+    return (f'<div class="table-scroll"><table class="kpi-table milestone-table"><thead>{header}</thead>'
+            f'<tbody>{"".join(rows)}</tbody></table></div>')
 
 
 def departments(measure: Measure) -> list[str]:

@@ -85,9 +85,20 @@ def pick_indicator(choice: str | None, series: list[KpiSeries] | None) -> Any:
         return gr.update()
 
 
-def build_source_panel(prefix: str, hint: str = CARD_HINT) -> SourcePanel:
-    """Card, indicator picker and chart, in the current layout context."""
+def build_source_panel(prefix: str, hint: str = CARD_HINT, side_by_side: bool = False) -> SourcePanel:
+    """Card, indicator picker and chart, in the current layout context (stacked, or the
+    card beside the chart on wide screens)."""
+    if side_by_side:
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=3, min_width=320):
+                card = gr.HTML(hint, elem_id=f"{prefix}source-card", elem_classes=["source-panel"])
+            with gr.Column(scale=2, min_width=320):
+                return _chart_part(prefix, card)
     card = gr.HTML(hint, elem_id=f"{prefix}source-card", elem_classes=["source-panel"])
+    return _chart_part(prefix, card)
+
+
+def _chart_part(prefix: str, card: gr.HTML) -> SourcePanel:
     indicator = gr.Dropdown([], label="グラフにする指標", visible=False, elem_id=f"{prefix}kpi-indicator")
     chart = gr.BarPlot(
         None, x="時点", y="値", color="種別", color_map=COLORS, tooltip="all", y_lim=[0, None],

@@ -243,6 +243,8 @@ def test_compare_tab_shows_both_plans(browser, server: str) -> None:
         expect(page.locator("#compare-source-card .source-card")).to_contain_text("延岡市 重点方針2", timeout=30_000)
         expect(page.locator("#compare-kpi-chart [aria-roledescription=bar]").first).to_be_attached(timeout=30_000)
         assert _chart_values(page, "#compare-kpi-chart") in _record_numbers("nobeoka", 2)
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "ui-compare-phone.png"), full_page=True)
     finally:
         page.close()
 
