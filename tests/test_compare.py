@@ -61,6 +61,8 @@ def test_compare_view_side_by_side() -> None:
     assert card == COMPARE_HINT
     card, indicator, chart, series = controller.open("oita:3")
     assert "大分市 No.3 公式アプリの機能拡充" in card and chart["visible"] is True
+    assert "<strong>概要</strong>" in card and "無料で利用することができます" in card
+    assert "オンラインで手続きが完結する市役所" in controller.open("nobeoka:2")[0]  # 延岡市: 目指す姿 as 概要
     assert controller.open("oita:99")[0] == COMPARE_HINT and controller.open(None)[0] == COMPARE_HINT
     assert controller.run("")[0] == f"⚠️ {EMPTY_THEME}"
     assert "長すぎます" in controller.run("あ" * 500)[0]

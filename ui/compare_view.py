@@ -112,7 +112,7 @@ class CompareController:
         measure = lookup_measure(self.assistant, plan, number)
         if measure is None:
             return empty_source(COMPARE_HINT)
-        citation = Citation(plan, str(measure.number), measure.title, "overview", "")
+        citation = Citation(plan, str(measure.number), measure.title, "summary", "")  # 概要 (overview or goal state)
         return open_source(measure, self.assistant.plans.get(plan), [citation])
 
 
