@@ -67,6 +67,9 @@ def _assistant(settings: Settings, backend: str | None):
 
 def cmd_ask(args, settings: Settings) -> int:
     assistant = _assistant(settings, args.backend)
+    prefetch = getattr(assistant.embeddings, "prefetch", None)
+    if prefetch:
+        prefetch()  # the embedding session loads while the index does
     try:
         answer = assistant.ask(args.question, plan=args.plan)
     except InvalidQuestion as exc:
@@ -110,21 +113,31 @@ def cmd_serve(args, settings: Settings) -> int:
 
 def cmd_models(args, settings: Settings) -> int:
     from vectorstore.model_files import check_model, install_model
+    from vectorstore.onnx_export import check_onnx, ensure_onnx
 
     if args.action == "install":
         path = install_model(settings.model_dir, force=args.force)
         print(f"埋め込みモデルを用意しました: {path}")
+        onnx = ensure_onnx(settings.model_dir, force=args.force, log=lambda m: print(m, file=sys.stderr))
+        print(f"ONNX 版（質問の埋め込み用）を用意しました: {onnx}")
         return 0
     status = check_model(settings.model_dir, full=True, progress=True)
     print(status.message if not status.ok else f"OK: {status.path}（SHA-256 一致）")
-    return 0 if status.ok else EXIT_ENV
+    if not status.ok:
+        return EXIT_ENV
+    onnx = check_onnx(settings.model_dir, full=True, progress=True)
+    print(onnx.message if not onnx.ok else f"OK: {onnx.path}（ONNX 版、SHA-256 一致）")
+    return 0 if onnx.ok else EXIT_ENV
 
 
 def cmd_settings(args, settings: Settings) -> int:
+    from vectorstore.embeddings import runtime_note
+
     for name, field in Settings.model_fields.items():
         value = getattr(settings, name)
         shown = "********" if "key" in name and value else value
         print(f"PLANQA_{name.upper():<28} {shown!s:<50} {field.description}")
+    print(f"\n注: {runtime_note(settings)}")
     return 0
 
 

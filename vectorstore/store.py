@@ -19,13 +19,14 @@ import socket
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
-from langchain_chroma import Chroma
-from langchain_core.embeddings import Embeddings
-
 from ingest.chunk import Chunk
+
+if TYPE_CHECKING:
+    from langchain_chroma import Chroma
+    from langchain_core.embeddings import Embeddings
 
 CURRENT = "CURRENT"
 META = "meta.json"
@@ -72,6 +73,8 @@ def chroma_client(chroma_url: str | None, path: Path | None):
 
 
 def vector_store(client, name: str, embeddings: Embeddings) -> Chroma:
+    from langchain_chroma import Chroma
+
     return Chroma(
         collection_name=name,
         embedding_function=embeddings,
@@ -152,6 +155,8 @@ def write_generation(
             if progress:
                 progress(len(part))
         count = store._collection.count()
+        if not chroma_url:  # readers search these with NumPy, without opening Chroma
+            _save_dense_vectors(path, store, chunks)
     finally:
         client.close()  # release the Chroma system (SQLite, HNSW) this process opened for the folder
     if count != len(chunks):
@@ -163,6 +168,19 @@ def write_generation(
     BM25Index([tokenize(c.embed_text) for c in chunks]).save(path / KEYWORD_FILE)  # readers load it, no re-tokenizing
     _write_json(path / META, {**meta, "chunks": len(chunks), "chroma_url": chroma_url or "", "complete": True})
     return Generation(path, json.loads((path / META).read_text(encoding="utf-8")))
+
+
+def _save_dense_vectors(path: Path, store: Chroma, chunks: list[Chunk]) -> None:
+    import numpy as np
+
+    from vectorstore.dense import VECTORS_FILE, save_vectors
+
+    got = store.get(include=["embeddings"])
+    row = {cid: i for i, cid in enumerate(got["ids"])}
+    if len(row) != len(chunks) or any(c.id not in row for c in chunks):
+        raise CorruptIndex(f"ベクトルの ID がチャンクと一致しません（{len(row)} 件 / 期待 {len(chunks)} 件）。{REBUILD_HINT}")
+    vectors = np.asarray(got["embeddings"], dtype=np.float32)
+    save_vectors(path / VECTORS_FILE, vectors[[row[c.id] for c in chunks]])
 
 
 def publish(index_dir: Path, generation: Generation) -> None:
