@@ -60,16 +60,21 @@ def cmd_measures(args, settings: Settings) -> int:
 
 
 def _assistant(settings: Settings, backend: str | None):
+    """The assistant; the query embedding model starts loading in the background at
+    once, while the answering code is imported and the index is read."""
+    from ingest.pipeline import build_embeddings
+
+    embeddings = build_embeddings(settings)
+    prefetch = getattr(embeddings, "prefetch", None)
+    if prefetch:
+        prefetch()
     from assistant.service import build_assistant
 
-    return build_assistant(settings, backend)
+    return build_assistant(settings, backend, embeddings=embeddings)
 
 
 def cmd_ask(args, settings: Settings) -> int:
     assistant = _assistant(settings, args.backend)
-    prefetch = getattr(assistant.embeddings, "prefetch", None)
-    if prefetch:
-        prefetch()  # the embedding session loads while the index does
     try:
         answer = assistant.ask(args.question, plan=args.plan)
     except InvalidQuestion as exc:

@@ -186,14 +186,15 @@ class OnnxEmbeddings(CachedEmbeddings):
         return self._encoder
 
     def prefetch(self) -> None:
-        """Start loading the session in the background (the index loads meanwhile)."""
+        """Load the session and run a tiny warm-up query in the background: a fresh
+        process reads the index meanwhile. Errors surface at the first real use."""
         if self._encoder is None and self._prefetch is None:
-            self._prefetch = threading.Thread(target=self._load_quietly, name="planqa-onnx-load", daemon=True)
+            self._prefetch = threading.Thread(target=self._warm_quietly, name="planqa-onnx-load", daemon=True)
             self._prefetch.start()
 
-    def _load_quietly(self) -> None:
+    def _warm_quietly(self) -> None:
         try:
-            self._load()
+            self._load().encode(["?"])  # first-run allocations, kept short
         except Exception:  # noqa: BLE001 - the first real use raises it with its message
             pass
 
