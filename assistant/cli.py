@@ -60,17 +60,14 @@ def cmd_measures(args, settings: Settings) -> int:
 
 
 def _assistant(settings: Settings, backend: str | None):
-    """The assistant; the query embedding model starts loading in the background at
-    once, while the answering code is imported and the index is read."""
-    from ingest.pipeline import build_embeddings
+    """The assistant. The query embedding model starts opening in the background
+    first, while the answering code is imported and the index is read."""
+    from vectorstore.runtime import prefetch
 
-    embeddings = build_embeddings(settings)
-    prefetch = getattr(embeddings, "prefetch", None)
-    if prefetch:
-        prefetch()
+    prefetch(settings)
     from assistant.service import build_assistant
 
-    return build_assistant(settings, backend, embeddings=embeddings)
+    return build_assistant(settings, backend)
 
 
 def cmd_ask(args, settings: Settings) -> int:
@@ -136,7 +133,7 @@ def cmd_models(args, settings: Settings) -> int:
 
 
 def cmd_settings(args, settings: Settings) -> int:
-    from vectorstore.embeddings import runtime_note
+    from vectorstore.runtime import runtime_note
 
     for name, field in Settings.model_fields.items():
         value = getattr(settings, name)

@@ -24,8 +24,10 @@ import json, sys
 fake = sys.argv[1] == "fake"
 if fake:
     import ingest.pipeline
+    import vectorstore.runtime
     from tests.conftest import FakeEmbeddings
     ingest.pipeline.build_embeddings = lambda settings, progress=False: FakeEmbeddings(size=64)
+    vectorstore.runtime.prefetch = lambda settings: None
 from assistant.cli import main
 code = main(sys.argv[3:])
 heavy = set(sys.argv[2].split(","))

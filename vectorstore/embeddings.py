@@ -26,13 +26,13 @@ import numpy as np
 from langchain_core.embeddings import Embeddings
 
 from vectorstore.model_files import DEFAULT_MODEL, ModelError, check_model, install_model
+from vectorstore.runtime import open_onnx, runtime_for
 
 if TYPE_CHECKING:
     from assistant.settings import Settings
 
 QUERY_PROMPT = "task: search result | query: "
 DOCUMENT_PROMPT = "title: none | text: "
-RUNTIMES = ("auto", "onnx", "torch")
 
 
 def cpu_supports_bf16() -> bool:
@@ -166,37 +166,21 @@ class OnnxEmbeddings(CachedEmbeddings):
         self.threads = threads
         self.dtype = "float32"
         self._encoder = None
-        self._load_lock = threading.Lock()
-        self._prefetch: threading.Thread | None = None
 
     @property
     def signature(self) -> str:
         return f"{self.model_name}|onnx-float32|{self.max_seq_length}"
 
     def _load(self):
-        with self._load_lock:
-            if self._encoder is None:
-                from vectorstore.onnx_encoder import OnnxSentenceEncoder
-                from vectorstore.onnx_export import check_onnx
-
-                status = check_onnx(self.model_dir)
-                if not status.ok:
-                    raise ModelError(status.message)
-                self._encoder = OnnxSentenceEncoder(status.path, self.max_seq_length, self.threads)
+        """The process's shared session (verified by hash when first opened)."""
+        if self._encoder is None:
+            self._encoder = open_onnx(self.model_dir, self.max_seq_length, self.threads)
         return self._encoder
 
     def prefetch(self) -> None:
-        """Load the session and run a tiny warm-up query in the background: a fresh
-        process reads the index meanwhile. Errors surface at the first real use."""
-        if self._encoder is None and self._prefetch is None:
-            self._prefetch = threading.Thread(target=self._warm_quietly, name="planqa-onnx-load", daemon=True)
-            self._prefetch.start()
-
-    def _warm_quietly(self) -> None:
-        try:
-            self._load().encode(["?"])  # first-run allocations, kept short
-        except Exception:  # noqa: BLE001 - the first real use raises it with its message
-            pass
+        """Start opening the session in the background; errors surface at the first use."""
+        if self._encoder is None:
+            open_onnx(self.model_dir, self.max_seq_length, self.threads, background=True)
 
     def _encode(self, texts: list[str], query: bool) -> np.ndarray:
         prompt = QUERY_PROMPT if query else DOCUMENT_PROMPT
@@ -267,31 +251,6 @@ class SentenceTransformerEmbeddings(CachedEmbeddings):
 
     def warm_up(self) -> None:
         self._load(self.query_dtype)
-
-
-def runtime_for(settings: Settings) -> str:
-    """``onnx`` for the default model (unless set to ``torch``); other models run on PyTorch."""
-    if settings.embedding_runtime not in RUNTIMES:
-        raise ModelError(f"不明な埋め込みランタイムです: {settings.embedding_runtime}（使えるもの: {', '.join(RUNTIMES)}）")
-    if settings.embedding_model != DEFAULT_MODEL:
-        return "torch"
-    return "torch" if settings.embedding_runtime == "torch" else "onnx"
-
-
-def runtime_note(settings: Settings) -> str:
-    """One line for ``planqa settings``: which runtime embeds, and what that costs."""
-    try:
-        runtime = runtime_for(settings)
-    except ModelError as exc:
-        return str(exc)
-    if runtime == "onnx":
-        return "埋め込みは ONNX Runtime で計算します（既定モデルの ONNX 版。PyTorch を読み込まないので起動が速い）。"
-    if settings.embedding_model != DEFAULT_MODEL:
-        return (
-            f"埋め込みモデル {settings.embedding_model} は PyTorch（sentence-transformers）で動きます。"
-            "ONNX 版は既定モデルにだけ用意されるため、起動と質問ごとの埋め込みが遅くなります（起動に 10 秒前後）。"
-        )
-    return "埋め込みは PyTorch で計算します（PLANQA_EMBEDDING_RUNTIME=torch）。起動に 10 秒前後かかります。"
 
 
 def build_embeddings(settings: Settings, progress: bool = False) -> CachedEmbeddings:

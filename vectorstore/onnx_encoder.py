@@ -9,6 +9,8 @@ tokens, so a question cannot end the sequence early.
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import Future
 from pathlib import Path
 
 import numpy as np
@@ -84,3 +86,52 @@ class OnnxSentenceEncoder:
             for i, vec in zip(part, vecs, strict=True):
                 out[i] = vec
         return np.asarray(out, dtype=np.float32)
+
+
+_opened: dict[tuple, Future] = {}
+_opened_lock = threading.Lock()
+
+
+def _opening(folder: Path, max_length: int, threads: int) -> tuple[Future, bool]:
+    key = (str(folder), max_length, threads)
+    with _opened_lock:
+        if key in _opened:
+            return _opened[key], False
+        future: Future = Future()
+        _opened[key] = future
+    return future, True
+
+
+def _open_into(future: Future, folder: Path, max_length: int, threads: int, check, warm: bool = False) -> None:
+    try:
+        if check is not None:
+            check()
+        encoder = OnnxSentenceEncoder(folder, max_length, threads)
+        if warm:
+            encoder.encode(["?"])  # the first run's allocations, on a tiny input
+        future.set_result(encoder)
+    except BaseException as exc:  # noqa: BLE001 - handed to whoever waits for the encoder
+        with _opened_lock:
+            _opened.pop((str(folder), max_length, threads), None)  # a later call tries again
+        future.set_exception(exc)
+
+
+def open_encoder(folder: Path, max_length: int, threads: int = 0, check=None) -> OnnxSentenceEncoder:
+    """The process's encoder for this folder and length: opened once, shared by every
+    user (server, evaluation), waiting for one already opening in the background.
+    ``check`` runs first (it raises when the files are missing or damaged)."""
+    future, mine = _opening(folder, max_length, threads)
+    if mine:
+        _open_into(future, folder, max_length, threads, check)
+    return future.result()
+
+
+def open_in_background(folder: Path, max_length: int, threads: int = 0, check=None) -> None:
+    """Start opening the encoder in a thread (a fresh ``planqa ask`` imports the
+    answering code and reads the index meanwhile); errors wait for the first use."""
+    future, mine = _opening(folder, max_length, threads)
+    if mine:
+        threading.Thread(
+            target=_open_into, args=(future, folder, max_length, threads, check, True), name="planqa-onnx-open",
+            daemon=True,
+        ).start()
