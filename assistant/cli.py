@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from dataclasses import asdict
 from pathlib import Path
@@ -225,5 +226,17 @@ def main(argv: list[str] | None = None) -> int:
         return _fail("中断しました。", 130)
 
 
+def run() -> None:
+    """Console entry point. A one-shot ``ask`` ends without the interpreter's teardown
+    (freeing the model session and every imported module costs about half a second
+    of a two-second command); every other command exits normally."""
+    code = main()
+    if sys.argv[1:2] == ["ask"]:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

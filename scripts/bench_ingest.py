@@ -47,12 +47,15 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=1, help="unchanged re-ingests to time")
     parser.add_argument("--sample", type=int, default=96, help="chunks for the per-route throughput (0: skip)")
     parser.add_argument("--bf16", action="store_true", help="also time PyTorch bfloat16")
+    parser.add_argument("--skip-ingest", action="store_true", help="only the per-route throughput")
     args = parser.parse_args()
     settings = load_settings()
     if args.sample:
         chunks = [c for plan in parse_plans(settings) for c in chunk_plan(plan)]
         step = max(1, len(chunks) // args.sample)
         route_throughput(settings, [c.embed_text for c in chunks[::step]][: args.sample], args.bf16)
+    if args.skip_ingest:
+        return
     with tempfile.TemporaryDirectory(prefix="planqa-bench-") as tmp:
         settings = load_settings(index_dir=Path(tmp) / "index", cache_dir=Path(tmp) / "cache")
         embeddings = build_embeddings(settings)

@@ -140,7 +140,7 @@ def export_onnx(source: Path, dest: Path) -> Path:
         program.save(str(work / ONNX_FILE), external_data=True)
         if not (work / ONNX_DATA).is_file():
             raise ModelError(f"ONNX の書き出しで重みファイル {ONNX_DATA} ができませんでした。")
-        shutil.copyfile(source / TOKENIZER_FILE, work / TOKENIZER_FILE)
+        write_text_only_tokenizer(source, work / TOKENIZER_FILE)
         _check_against_torch(reference, work)
         record_manifest(work, opset=OPSET, torch=torch.__version__)
         if dest.exists():
@@ -148,6 +148,32 @@ def export_onnx(source: Path, dest: Path) -> Path:
         work.rename(dest)
         work.mkdir()  # let TemporaryDirectory clean up an empty folder
     return dest
+
+
+def write_text_only_tokenizer(source: Path, dest: Path) -> None:
+    """The model's sentencepiece file, changed so that it reads every text exactly as
+    the Hugging Face tokenizer does with ``split_special_tokens=True``: control-token
+    strings typed in a question (``<bos>``, ``<start_of_turn>``) stay text.
+
+    sentencepiece matches its user-defined pieces anywhere in the input; some are
+    control tokens for the model (``<start_of_turn>``, ``<start_of_image>``) or
+    pieces the Hugging Face tokenizer does not match in text (``<mask>``). Each
+    user-defined piece that Hugging Face does not read as that one piece is marked
+    unused, so encoding never produces it; the rest (``<unused0>``, HTML tags, runs
+    of spaces) stay as they are."""
+    from sentencepiece import sentencepiece_model_pb2
+    from transformers import AutoTokenizer
+
+    hf = AutoTokenizer.from_pretrained(str(source))
+    proto = sentencepiece_model_pb2.ModelProto()
+    proto.ParseFromString((source / TOKENIZER_FILE).read_bytes())
+    user_defined = sentencepiece_model_pb2.ModelProto.SentencePiece.USER_DEFINED
+    candidates = [(i, p.piece) for i, p in enumerate(proto.pieces) if p.type == user_defined]
+    read = hf([piece for _, piece in candidates], add_special_tokens=False, split_special_tokens=True)["input_ids"]
+    for (i, _), ids in zip(candidates, read, strict=True):
+        if ids != [i]:
+            proto.pieces[i].type = sentencepiece_model_pb2.ModelProto.SentencePiece.UNUSED
+    dest.write_bytes(proto.SerializeToString())
 
 
 def _sentence_module(source: Path):
