@@ -53,7 +53,7 @@ def main() -> None:
         for line in proc.stderr.splitlines():
             if line.startswith("import time:") and "|" in line:
                 _, cumulative, name = line.removeprefix("import time:").split("|")
-                if not name.startswith("  "):  # top-level imports only
+                if cumulative.strip().isdigit() and not name.startswith("  "):  # top-level imports only
                     rows.append((int(cumulative), name.strip()))
         print("slowest top-level imports (cumulative):")
         for micros, name in sorted(rows, reverse=True)[:12]:

@@ -7,7 +7,9 @@ and an ingest killed midway leaves the previous index as it was.
 
 With ``chroma_url`` set the vectors live in a Chroma server (one collection per
 generation, named from its content, so replicas that ingest the same plans
-share it); chunks and records stay in the local generation folder.
+share it); chunks and records stay in the local generation folder. Without it,
+the generation also keeps its vectors in chunk order (``vectors.npy``), which
+readers search with NumPy instead of opening Chroma (:mod:`vectorstore.dense`).
 """
 
 from __future__ import annotations
