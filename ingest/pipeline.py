@@ -13,7 +13,14 @@ from ingest.chunk import Chunk, chunk_plan
 from ingest.load import ManifestError, load_manifest, read_plan_text
 from ingest.parsers import get_parser
 from ingest.records import ParsedPlan, plan_from_dict, plan_to_dict
-from vectorstore.store import MissingIndex, current_generation, new_generation_dir, publish, write_generation
+from vectorstore.store import (
+    MissingIndex,
+    current_generation,
+    new_generation_dir,
+    publish,
+    reusable_generation,
+    write_generation,
+)
 
 if TYPE_CHECKING:
     from vectorstore.embeddings import CachedEmbeddings
@@ -95,9 +102,10 @@ def ingest(
         embeddings.embed_documents([c.embed_text for c in chunks])
         embeddings.progress = False
     report.embedded = _cache_misses(embeddings) - before
+    reuse = None if settings.chroma_url else reusable_generation(settings.index_dir, meta, chunks)
     path = new_generation_dir(settings.index_dir)
     with tqdm(total=len(chunks), desc="埋め込み・索引作成", unit="chunk", disable=not progress) as bar:
-        gen = write_generation(path, chunks, {"plans": records}, embeddings, meta, settings.chroma_url, bar.update)
+        gen = write_generation(path, chunks, {"plans": records}, embeddings, meta, settings.chroma_url, bar.update, reuse)
     publish(settings.index_dir, gen)
     report.chunks = len(chunks)
     report.seconds = time.perf_counter() - started

@@ -100,3 +100,45 @@ def test_keyword_scores_equal_the_sparse_product(fake_index):
             q[cols[t]] += 1
     assert len(cols) >= 3
     assert np.allclose(keyword.scores(terms), matrix @ q, atol=1e-5)
+
+
+def test_unchanged_reingest_copies_the_vector_files(tmp_settings, fake_embeddings, monkeypatch):
+    from ingest.pipeline import ingest
+    from vectorstore import store
+    from vectorstore.dense import VECTORS_FILE
+
+    first = ingest(tmp_settings, embeddings=fake_embeddings, progress=False)
+    before = current_generation(tmp_settings.index_dir)
+    real_client = store.chroma_client
+    monkeypatch.setattr(store, "chroma_client", lambda *a, **k: pytest.fail("Chroma opened for unchanged chunks"))
+    second = ingest(tmp_settings, embeddings=fake_embeddings, progress=False)
+    after = current_generation(tmp_settings.index_dir)
+    assert second.generation != first.generation and after.collection == before.collection
+    assert np.array_equal(np.load(after.path / VECTORS_FILE), np.load(before.path / VECTORS_FILE))
+    snap = load_snapshot(tmp_settings.index_dir, fake_embeddings)
+    assert len(snap.chunks) == first.chunks and isinstance(snap.dense, DenseIndex)
+    client = real_client(None, after.path / "chroma")  # the copied Chroma store is complete
+    try:
+        assert vector_store(client, after.collection, fake_embeddings)._collection.count() == first.chunks
+    finally:
+        client.close()
+
+
+def test_changed_chunks_are_not_copied(tmp_path, fake_embeddings, monkeypatch):
+    import shutil
+
+    from ingest.pipeline import ingest
+    from tests.conftest import make_settings
+    from vectorstore import store
+
+    data = tmp_path / "plans"
+    shutil.copytree(make_settings(tmp_path).data_dir, data)
+    settings = make_settings(tmp_path, data_dir=data)
+    ingest(settings, embeddings=fake_embeddings, progress=False)
+    plan = next(p for p in data.glob("*.txt"))
+    plan.write_text(plan.read_text(encoding="utf-8") + "\n追記された一文です。\n", encoding="utf-8")
+    opened = []
+    real_client = store.chroma_client
+    monkeypatch.setattr(store, "chroma_client", lambda *a, **k: opened.append(a) or real_client(*a, **k))
+    ingest(settings, embeddings=fake_embeddings, progress=False)
+    assert opened, "a changed plan must be embedded and written to Chroma"
