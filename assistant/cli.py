@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from dataclasses import asdict
 from pathlib import Path
@@ -60,6 +61,11 @@ def cmd_measures(args, settings: Settings) -> int:
 
 
 def _assistant(settings: Settings, backend: str | None):
+    """The assistant. The query embedding model starts opening in the background
+    first, while the answering code is imported and the index is read."""
+    from vectorstore.runtime import prefetch
+
+    prefetch(settings)
     from assistant.service import build_assistant
 
     return build_assistant(settings, backend)
@@ -110,21 +116,31 @@ def cmd_serve(args, settings: Settings) -> int:
 
 def cmd_models(args, settings: Settings) -> int:
     from vectorstore.model_files import check_model, install_model
+    from vectorstore.onnx_export import check_onnx, ensure_onnx
 
     if args.action == "install":
         path = install_model(settings.model_dir, force=args.force)
         print(f"埋め込みモデルを用意しました: {path}")
+        onnx = ensure_onnx(settings.model_dir, force=args.force, log=lambda m: print(m, file=sys.stderr))
+        print(f"ONNX 版（質問の埋め込み用）を用意しました: {onnx}")
         return 0
     status = check_model(settings.model_dir, full=True, progress=True)
     print(status.message if not status.ok else f"OK: {status.path}（SHA-256 一致）")
-    return 0 if status.ok else EXIT_ENV
+    if not status.ok:
+        return EXIT_ENV
+    onnx = check_onnx(settings.model_dir, full=True, progress=True)
+    print(onnx.message if not onnx.ok else f"OK: {onnx.path}（ONNX 版、SHA-256 一致）")
+    return 0 if onnx.ok else EXIT_ENV
 
 
 def cmd_settings(args, settings: Settings) -> int:
+    from vectorstore.runtime import runtime_note
+
     for name, field in Settings.model_fields.items():
         value = getattr(settings, name)
         shown = "********" if "key" in name and value else value
         print(f"PLANQA_{name.upper():<28} {shown!s:<50} {field.description}")
+    print(f"\n注: {runtime_note(settings)}")
     return 0
 
 
@@ -211,5 +227,17 @@ def main(argv: list[str] | None = None) -> int:
         return _fail("中断しました。", 130)
 
 
+def run() -> None:
+    """Console entry point. A one-shot ``ask`` ends without the interpreter's teardown
+    (freeing the model session and every imported module costs about half a second
+    of a two-second command); every other command exits normally."""
+    code = main()
+    if sys.argv[1:2] == ["ask"]:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

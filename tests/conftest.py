@@ -31,6 +31,13 @@ def block_network(monkeypatch):
     monkeypatch.setattr(socket.socket, "connect", guarded)
 
 
+@pytest.fixture(autouse=True)
+def no_background_model_load(monkeypatch):
+    """`planqa ask` starts opening the real ONNX model in the background; CLI tests
+    answer with the fake embedder, so they skip that load (model tests load it themselves)."""
+    monkeypatch.setattr("vectorstore.runtime.prefetch", lambda settings: None)
+
+
 class FakeEmbeddings(DeterministicFakeEmbedding):
     """Deterministic vectors from text hashes; carries the attributes the pipeline reads."""
 

@@ -1,19 +1,25 @@
 """One published index generation, loaded for reading: chunks, records, keyword
-index and the Chroma collection. Immutable once loaded; the assistant swaps in
-a new snapshot when ``CURRENT`` changes."""
+index and the dense vectors. Immutable once loaded; the assistant swaps in a
+new snapshot when ``CURRENT`` changes.
+
+A local generation's vectors are read from its ``vectors.npy`` and searched
+with NumPy (:mod:`vectorstore.dense`): no chromadb import, which is most of a
+fresh process's start. With a Chroma server, or for a generation written
+before ``vectors.npy`` existed, the Chroma collection answers instead.
+"""
 
 from __future__ import annotations
 
 import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from langchain_chroma import Chroma
-from langchain_core.embeddings import Embeddings
 
 from ingest.chunk import Chunk
 from ingest.records import ParsedPlan, plan_from_dict
+from vectorstore.dense import VECTORS_FILE, DenseIndex, load_vectors
 from vectorstore.keyword import KEYWORD_FILE, BM25Index, tokenize
 from vectorstore.store import (
     REBUILD_HINT,
@@ -25,6 +31,9 @@ from vectorstore.store import (
     vector_store,
 )
 
+if TYPE_CHECKING:
+    from langchain_core.embeddings import Embeddings
+
 
 @dataclass
 class Snapshot:
@@ -32,7 +41,7 @@ class Snapshot:
     chunks: list[Chunk]
     plans: dict[str, ParsedPlan]
     keyword: BM25Index
-    dense: Chroma
+    dense: Any  # DenseIndex, or a LangChain Chroma store (server, older generations)
     by_id: dict[str, int] = field(default_factory=dict)
     plan_mask: dict[str, np.ndarray] = field(default_factory=dict)
 
@@ -53,6 +62,15 @@ def load_snapshot(index_dir: Path, embeddings: Embeddings, chroma_url: str | Non
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise CorruptIndex(f"索引のファイルを読めません（{gen.path}: {exc}）。{REBUILD_HINT}") from exc
     url = chroma_url or gen.meta.get("chroma_url") or None
+    if not url and (gen.path / VECTORS_FILE).is_file():
+        try:
+            vectors = load_vectors(gen.path / VECTORS_FILE)
+        except (OSError, ValueError) as exc:
+            raise CorruptIndex(f"ベクトル索引を読めません（{gen.path / VECTORS_FILE}: {exc}）。{REBUILD_HINT}") from exc
+        if len(vectors) != len(chunks):
+            raise CorruptIndex(f"ベクトル索引の件数が合いません（{len(vectors)} / {len(chunks)}）。{REBUILD_HINT}")
+        dense = DenseIndex(vectors, [c.id for c in chunks], [c.plan for c in chunks])
+        return _finish(Snapshot(gen, chunks, plans, _keyword(gen, chunks), dense), plans)
     client = None
     try:
         client = chroma_client(url, None if url else gen.path / "chroma")
@@ -67,13 +85,20 @@ def load_snapshot(index_dir: Path, embeddings: Embeddings, chroma_url: str | Non
     if count != len(chunks):
         client.close()
         raise CorruptIndex(f"ベクトル索引の件数が合いません（{count} / {len(chunks)}）。{REBUILD_HINT}")
-    keyword = BM25Index.load(gen.path / KEYWORD_FILE, len(chunks)) or BM25Index([tokenize(c.embed_text) for c in chunks])
-    snap = Snapshot(gen, chunks, plans, keyword, dense)
+    snap = Snapshot(gen, chunks, plans, _keyword(gen, chunks), dense)
     # Chroma keeps one System (SQLite handles, HNSW index in memory) per path
     # until every client on it is closed: close ours once no reader holds this
     # snapshot, or each re-ingest would leak the previous generation's.
     weakref.finalize(snap, client.close)
-    snap.by_id = {c.id: i for i, c in enumerate(chunks)}
-    plan_ids = np.array([c.plan for c in chunks])
+    return _finish(snap, plans)
+
+
+def _keyword(gen: Generation, chunks: list[Chunk]) -> BM25Index:
+    return BM25Index.load(gen.path / KEYWORD_FILE, len(chunks)) or BM25Index([tokenize(c.embed_text) for c in chunks])
+
+
+def _finish(snap: Snapshot, plans: dict[str, ParsedPlan]) -> Snapshot:
+    snap.by_id = {c.id: i for i, c in enumerate(snap.chunks)}
+    plan_ids = np.array([c.plan for c in snap.chunks])
     snap.plan_mask = {pid: plan_ids == pid for pid in plans}
     return snap

@@ -7,7 +7,9 @@ and an ingest killed midway leaves the previous index as it was.
 
 With ``chroma_url`` set the vectors live in a Chroma server (one collection per
 generation, named from its content, so replicas that ingest the same plans
-share it); chunks and records stay in the local generation folder.
+share it); chunks and records stay in the local generation folder. Without it,
+the generation also keeps its vectors in chunk order (``vectors.npy``), which
+readers search with NumPy instead of opening Chroma (:mod:`vectorstore.dense`).
 """
 
 from __future__ import annotations
@@ -19,13 +21,14 @@ import socket
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
-from langchain_chroma import Chroma
-from langchain_core.embeddings import Embeddings
-
 from ingest.chunk import Chunk
+
+if TYPE_CHECKING:
+    from langchain_chroma import Chroma
+    from langchain_core.embeddings import Embeddings
 
 CURRENT = "CURRENT"
 META = "meta.json"
@@ -72,6 +75,8 @@ def chroma_client(chroma_url: str | None, path: Path | None):
 
 
 def vector_store(client, name: str, embeddings: Embeddings) -> Chroma:
+    from langchain_chroma import Chroma
+
     return Chroma(
         collection_name=name,
         embedding_function=embeddings,
@@ -137,8 +142,15 @@ def write_generation(
     meta: dict[str, Any],
     chroma_url: str | None = None,
     progress=None,
+    reuse: Generation | None = None,
 ) -> Generation:
-    """Fill a generation folder; mark it complete only after everything is written."""
+    """Fill a generation folder; mark it complete only after everything is written.
+
+    ``reuse``: a complete local generation with the same collection and the same
+    chunks in the same order (see :func:`reusable_generation`); its vector files
+    are copied instead of written again, so an unchanged re-ingest imports no chromadb."""
+    if reuse is not None and not chroma_url:
+        return _copy_generation(path, chunks, records, meta, reuse, progress)
     collection = meta["collection"]
     client = chroma_client(chroma_url, None if chroma_url else path / "chroma")
     try:
@@ -152,6 +164,8 @@ def write_generation(
             if progress:
                 progress(len(part))
         count = store._collection.count()
+        if not chroma_url:  # readers search these with NumPy, without opening Chroma
+            _save_dense_vectors(path, store, chunks)
     finally:
         client.close()  # release the Chroma system (SQLite, HNSW) this process opened for the folder
     if count != len(chunks):
@@ -163,6 +177,61 @@ def write_generation(
     BM25Index([tokenize(c.embed_text) for c in chunks]).save(path / KEYWORD_FILE)  # readers load it, no re-tokenizing
     _write_json(path / META, {**meta, "chunks": len(chunks), "chroma_url": chroma_url or "", "complete": True})
     return Generation(path, json.loads((path / META).read_text(encoding="utf-8")))
+
+
+def reusable_generation(index_dir: Path, meta: dict[str, Any], chunks: list[Chunk]) -> Generation | None:
+    """The current local generation when it holds exactly these chunks, in this
+    order, embedded the same way (same collection name), with its vector files."""
+    from vectorstore.dense import VECTORS_FILE
+
+    try:
+        gen = current_generation(index_dir)
+        same = gen.collection == meta["collection"] and not gen.meta.get("chroma_url")
+        same = same and [c["id"] for c in gen.read_json("chunks.json")] == [c.id for c in chunks]
+    except (IndexError_, OSError, ValueError, KeyError, TypeError):
+        return None
+    if same and (gen.path / "chroma").is_dir() and (gen.path / VECTORS_FILE).is_file():
+        return gen
+    return None
+
+
+def _copy_generation(
+    path: Path, chunks: list[Chunk], records: dict[str, Any], meta: dict[str, Any], reuse: Generation, progress
+) -> Generation:
+    from vectorstore.dense import VECTORS_FILE, load_vectors
+    from vectorstore.keyword import KEYWORD_FILE, BM25Index, tokenize
+
+    shutil.copytree(reuse.path / "chroma", path / "chroma")
+    shutil.copy2(reuse.path / VECTORS_FILE, path / VECTORS_FILE)
+    try:
+        rows = len(load_vectors(path / VECTORS_FILE))
+    except (OSError, ValueError):
+        rows = -1
+    if rows != len(chunks):
+        raise CorruptIndex(f"再利用したベクトルの件数が一致しません（{rows} 件 / 期待 {len(chunks)} 件）。{REBUILD_HINT}")
+    if progress:
+        progress(len(chunks))
+    _write_json(path / "chunks.json", [c.to_dict() for c in chunks])
+    _write_json(path / "records.json", records)
+    if BM25Index.load(reuse.path / KEYWORD_FILE, len(chunks)) is not None:
+        shutil.copy2(reuse.path / KEYWORD_FILE, path / KEYWORD_FILE)
+    else:
+        BM25Index([tokenize(c.embed_text) for c in chunks]).save(path / KEYWORD_FILE)
+    _write_json(path / META, {**meta, "chunks": len(chunks), "chroma_url": "", "complete": True})
+    return Generation(path, json.loads((path / META).read_text(encoding="utf-8")))
+
+
+def _save_dense_vectors(path: Path, store: Chroma, chunks: list[Chunk]) -> None:
+    import numpy as np
+
+    from vectorstore.dense import VECTORS_FILE, save_vectors
+
+    got = store.get(include=["embeddings"])
+    row = {cid: i for i, cid in enumerate(got["ids"])}
+    if len(row) != len(chunks) or any(c.id not in row for c in chunks):
+        raise CorruptIndex(f"ベクトルの ID がチャンクと一致しません（{len(row)} 件 / 期待 {len(chunks)} 件）。{REBUILD_HINT}")
+    vectors = np.asarray(got["embeddings"], dtype=np.float32)
+    save_vectors(path / VECTORS_FILE, vectors[[row[c.id] for c in chunks]])
 
 
 def publish(index_dir: Path, generation: Generation) -> None:
