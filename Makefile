@@ -20,6 +20,8 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $@
 
+# The embedding model (fetched once into the user cache, verified by SHA-256) and
+# its ONNX export for fast queries (written once, then verified by hash).
 model: install
 	$(PLANQA) models install
 
@@ -44,6 +46,7 @@ test-fast: install
 bench: ingest
 	$(PY) scripts/bench_ingest.py
 	$(PY) scripts/bench_answer.py
+	$(PY) scripts/bench_cold_start.py
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -7,6 +7,10 @@ from assistant.settings import Settings
 BACKENDS = ("extractive", "openai", "ollama")
 
 
+class BackendError(ValueError):
+    """An unknown backend or a missing LLM setting (Japanese message, says what to set)."""
+
+
 def make_backend(name: str, settings: Settings):
     """None means the extractive composer answers alone."""
     if name == "extractive":
@@ -15,4 +19,4 @@ def make_backend(name: str, settings: Settings):
         from assistant.llm import LLMBackend
 
         return LLMBackend.from_settings(name, settings)
-    raise ValueError(f"不明なバックエンドです: {name}（使えるもの: {', '.join(BACKENDS)}）")
+    raise BackendError(f"不明なバックエンドです: {name}（使えるもの: {', '.join(BACKENDS)}）")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from dataclasses import asdict
 from pathlib import Path
@@ -62,6 +63,11 @@ def cmd_measures(args, settings: Settings) -> int:
 
 
 def _assistant(settings: Settings, backend: str | None):
+    """The assistant. The query embedding model starts opening in the background
+    first, while the answering code is imported and the index is read."""
+    from vectorstore.runtime import prefetch
+
+    prefetch(settings)
     from assistant.service import build_assistant
 
     return build_assistant(settings, backend)
@@ -104,7 +110,7 @@ def cmd_eval(args, settings: Settings) -> int:
 
 
 def cmd_serve(args, settings: Settings) -> int:
-    from ui.app import serve
+    from ui.server import serve
 
     serve(settings)
     return 0
@@ -112,21 +118,31 @@ def cmd_serve(args, settings: Settings) -> int:
 
 def cmd_models(args, settings: Settings) -> int:
     from vectorstore.model_files import check_model, install_model
+    from vectorstore.onnx_export import check_onnx, ensure_onnx
 
     if args.action == "install":
         path = install_model(settings.model_dir, force=args.force)
         print(f"埋め込みモデルを用意しました: {path}")
+        onnx = ensure_onnx(settings.model_dir, force=args.force, log=lambda m: print(m, file=sys.stderr))
+        print(f"ONNX 版（質問の埋め込み用）を用意しました: {onnx}")
         return 0
     status = check_model(settings.model_dir, full=True, progress=True)
     print(status.message if not status.ok else f"OK: {status.path}（SHA-256 一致）")
-    return 0 if status.ok else EXIT_ENV
+    if not status.ok:
+        return EXIT_ENV
+    onnx = check_onnx(settings.model_dir, full=True, progress=True)
+    print(onnx.message if not onnx.ok else f"OK: {onnx.path}（ONNX 版、SHA-256 一致）")
+    return 0 if onnx.ok else EXIT_ENV
 
 
 def cmd_settings(args, settings: Settings) -> int:
+    from vectorstore.runtime import runtime_note
+
     for name, field in Settings.model_fields.items():
         value = getattr(settings, name)
         shown = "********" if "key" in name and value else value
         print(f"PLANQA_{name.upper():<28} {shown!s:<50} {field.description}")
+    print(f"\n注: {runtime_note(settings)}")
     return 0
 
 
@@ -172,7 +188,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="進捗バーを出さない")
     p.set_defaults(func=cmd_eval)
 
-    p = sub.add_parser("serve", help="Web UI を起動（既定 http://127.0.0.1:7860）")
+    p = sub.add_parser("serve", help="Web UI と HTTP API を起動（既定 http://127.0.0.1:7860、API は /api/docs）")
     p.add_argument("--host", help="待ち受けアドレス（既定 127.0.0.1）")
     p.add_argument("--port", type=int, help="ポート（既定 7860）")
     p.set_defaults(func=cmd_serve)
@@ -193,6 +209,7 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:
         return int(exc.code or 0)
+    from assistant.backends import BackendError
     from ingest.load import ManifestError
     from vectorstore.model_files import ModelError
     from vectorstore.store import IndexError_
@@ -202,7 +219,7 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args, settings)
     except IndexError_ as exc:
         return _fail(str(exc), EXIT_ENV)
-    except ModelError as exc:
+    except (ModelError, BackendError) as exc:
         return _fail(str(exc), EXIT_ENV)
     except ManifestError as exc:
         return _fail(str(exc), EXIT_INPUT)
@@ -212,5 +229,17 @@ def main(argv: list[str] | None = None) -> int:
         return _fail("中断しました。", 130)
 
 
+def run() -> None:
+    """Console entry point. A one-shot ``ask`` ends without the interpreter's teardown
+    (freeing the model session and every imported module costs about half a second
+    of a two-second command); every other command exits normally."""
+    code = main()
+    if sys.argv[1:2] == ["ask"]:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

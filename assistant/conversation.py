@@ -31,8 +31,10 @@ class Conversation:
     max_turns: int = 20
 
     def add(self, answer: Answer, focus: Focus | None = None) -> None:
+        """Record a turn; without a focus (a turn rebuilt from a chat history), the answer's
+        citations and question stand in for it."""
         self.turns.append(answer)
-        self.foci.append(focus or Focus())
+        self.foci.append(focus or focus_of(answer))
         del self.turns[: -self.max_turns]
         del self.foci[: -self.max_turns]
 
@@ -48,6 +50,13 @@ class Conversation:
             if cited:
                 return list(dict.fromkeys(cited))
         return []
+
+
+def focus_of(answer: Answer) -> Focus:
+    measures = tuple(dict.fromkeys((c.plan, int(c.measure)) for c in answer.citations
+                                   if c.measure and str(c.measure).isdigit()))
+    plans = tuple(dict.fromkeys(c.plan for c in answer.citations))
+    return Focus(plans=plans, measures=measures, topic=trim_topic(answer.question or ""))
 
 
 def trim_topic(text: str) -> str:

@@ -191,7 +191,9 @@ def load_table(snapshot) -> FactTable:
     table = getattr(snapshot, "_fact_table", None)
     if table is None:
         facts = snapshot.facts
-        if facts:
+        if facts and getattr(snapshot, "fact_vectors", None) is not None:
+            vectors = np.asarray(snapshot.fact_vectors, dtype=np.float32)
+        elif facts:
             got = snapshot.fact_dense._collection.get(ids=[f.id for f in facts], include=["embeddings"])
             by_id = dict(zip(got["ids"], got["embeddings"], strict=True))
             vectors = np.array([by_id[f.id] for f in facts], dtype=np.float32)

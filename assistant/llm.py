@@ -1,66 +1,75 @@
-"""LLM backends (OpenAI-compatible servers, Ollama) as a LangChain runnable chain.
+"""LLM backends (OpenAI-compatible servers, Ollama) on LangChain's own chat models.
 
 The LLM only rewrites: retrieval and the extractive draft come first, the model
-answers from the same context, and :func:`verify` checks the result. An answer
-whose citations point outside the context are dropped; one with a number or
-year not in its cited sources is replaced by the extractive draft (logged).
+answers from the same evidence (:func:`assistant.evidence.llm_context`), and
+:func:`verify` checks the result. The reply is streamed; while it grows, the text
+so far goes to the caller's sink (:mod:`assistant.streaming`). Citations outside
+the evidence are dropped; an answer with no valid citation, or with a number or
+year not in its cited sources, is replaced by the extractive draft with a notice.
+A server that is down, slow or answers garbage gives the draft with a notice too.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+import time
 from dataclasses import replace
-from typing import Any
 
-import httpx
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
-from langchain_core.output_parsers import StrOutputParser
-from langchain_core.outputs import ChatGeneration, ChatResult
-from langchain_core.runnables import RunnableLambda
+from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
+from assistant.evidence import EvidenceItem, llm_context
+from assistant.settings import Settings
+from assistant.streaming import emit_text
 from assistant.types import Answer, Citation
 from prompts import render
 
 log = logging.getLogger("planqa.llm")
 
 _CITE = re.compile(r"\[([a-z0-9_-]+):(\d+|[a-z0-9_-]+)\]")
+_OPEN_CITE = re.compile(r"[［\[][a-z0-9_:：-]*$")  # a citation still arriving at the end of the stream
+_WIDE_CITE = re.compile(r"[［\[]([a-z0-9_-]+)[:：]([a-z0-9_-]+)[］\]]")
 _NUMBER = re.compile(r"\d[\d,.]*")
+_SENTENCE = re.compile(r".+?(?:。|\n|$)", re.DOTALL)
+
+NOTICE_DOWN = "LLM に接続できなかったため、計画の記載から直接回答しました。"
+NOTICE_SLOW = "LLM の応答が {seconds:g} 秒以内に終わらなかったため、計画の記載から直接回答しました。"
+NOTICE_NUMBERS = "LLM の回答に根拠のない数値があったため、計画の記載から直接回答した内容に差し替えました。"
+NOTICE_NO_SOURCE = "LLM の回答が根拠の資料を示さなかったため、計画の記載から直接回答した内容に差し替えました。"
 
 
-class HTTPChatModel(BaseChatModel):
-    """Minimal chat client for OpenAI-compatible ``/v1/chat/completions`` and Ollama ``/api/chat``."""
+class AnswerTimeout(TimeoutError):
+    """The whole reply took longer than the configured time limit."""
 
-    base_url: str
-    model: str
-    api_key: str | None = None
-    flavour: str = "openai"
-    timeout: float = 60.0
 
-    @property
-    def _llm_type(self) -> str:
-        return f"planqa-{self.flavour}"
+def make_chat_model(flavour: str, settings: Settings) -> BaseChatModel:
+    """``openai`` → ``ChatOpenAI`` at ``base_url``; ``ollama`` → ``ChatOllama``. Key from settings only."""
+    if not settings.llm_base_url or not settings.llm_model:
+        from assistant.backends import BackendError
 
-    def _generate(self, messages: list[BaseMessage], stop=None, run_manager=None, **kwargs: Any) -> ChatResult:
-        roles = {"system": "system", "human": "user", "ai": "assistant"}
-        payload_messages = [{"role": roles.get(m.type, "user"), "content": m.content} for m in messages]
-        headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
-        if self.flavour == "ollama":
-            url = self.base_url.rstrip("/") + "/api/chat"
-            body = {"model": self.model, "messages": payload_messages, "stream": False, "options": {"temperature": 0}}
-        else:
-            url = self.base_url.rstrip("/") + "/chat/completions"
-            body = {"model": self.model, "messages": payload_messages, "temperature": 0}
-        response = httpx.post(url, json=body, headers=headers, timeout=self.timeout)
-        response.raise_for_status()
-        data = response.json()
-        content = data["message"]["content"] if self.flavour == "ollama" else data["choices"][0]["message"]["content"]
-        return ChatResult(generations=[ChatGeneration(message=AIMessage(content=content))])
+        raise BackendError("LLM バックエンドには PLANQA_LLM_BASE_URL と PLANQA_LLM_MODEL の設定が必要です。")
+    key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else None
+    if flavour == "ollama":
+        from langchain_ollama import ChatOllama
+
+        headers = {"Authorization": f"Bearer {key}"} if key else {}
+        return ChatOllama(model=settings.llm_model, base_url=settings.llm_base_url, temperature=0,
+                          client_kwargs={"timeout": settings.llm_timeout_s, "headers": headers})
+    from langchain_openai import ChatOpenAI
+
+    # Local OpenAI-compatible servers take any key; never fall back to OPENAI_API_KEY,
+    # which would send a user's OpenAI key to whatever server base_url names.
+    return ChatOpenAI(model=settings.llm_model, base_url=settings.llm_base_url, api_key=key or "not-needed",
+                      timeout=settings.llm_timeout_s, max_retries=settings.llm_max_retries, temperature=0)
 
 
 def build_messages(inputs: dict[str, str]) -> list[BaseMessage]:
     return [SystemMessage(render("answer_system")), HumanMessage(render("answer_user", **inputs))]
+
+
+def render_context(items: list[EvidenceItem]) -> str:
+    return "\n\n".join(f"[{key}] {label}\n{text}" for key, label, text in items)
 
 
 def numbers(text: str) -> set[str]:
@@ -77,44 +86,85 @@ def verify(text: str, context: dict[str, str]) -> tuple[list[tuple[str, str]], l
     return list(dict.fromkeys(cited)), invented
 
 
+def visible_text(raw: str) -> str:
+    """What the reader sees of a (partial) reply: no citation markers, half-arrived ones included."""
+    return _OPEN_CITE.sub("", _CITE.sub("", _normalise(raw))).strip()
+
+
+def _normalise(text: str) -> str:
+    """Full-width citation brackets (［oita：3］) as the ASCII ones the prompt asks for."""
+    return _WIDE_CITE.sub(r"[\1:\2]", text)
+
+
+def _failure_notice(exc: Exception, timeout_s: float) -> str:
+    if isinstance(exc, TimeoutError) or "Timeout" in type(exc).__name__:
+        return NOTICE_SLOW.format(seconds=timeout_s)
+    return NOTICE_DOWN
+
+
+def _joined(*notices: str) -> str:
+    return " ".join(n for n in notices if n)
+
+
 class LLMBackend:
-    def __init__(self, chat_model: BaseChatModel, name: str = "llm"):
+    """Streams the chat model's answer from the evidence, then verifies it."""
+
+    def __init__(self, chat_model: BaseChatModel, name: str = "llm", model: str = "", timeout_s: float = 60.0):
         self.name = name
-        self.chain = RunnableLambda(build_messages) | chat_model | StrOutputParser()
+        self.model = model
+        self.timeout_s = timeout_s
+        self.chat_model = chat_model
 
     @classmethod
-    def from_settings(cls, flavour: str, settings) -> LLMBackend:
-        if not settings.llm_base_url or not settings.llm_model:
-            raise ValueError("LLM バックエンドには PLANQA_LLM_BASE_URL と PLANQA_LLM_MODEL の設定が必要です。")
-        key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else None
-        model = HTTPChatModel(base_url=settings.llm_base_url, model=settings.llm_model, api_key=key,
-                              flavour=flavour, timeout=settings.llm_timeout_s)
-        return cls(model, flavour)
-
-    def context(self, targets, snapshot) -> dict[str, str]:
-        ctx: dict[str, str] = {}
-        for target in targets:
-            if target.measure is None:
-                continue
-            chunks = [c for c in snapshot.chunks if c.plan == target.plan and c.measure == target.measure]
-            ctx[f"{target.plan}:{target.measure}"] = "\n".join(f"{c.header}\n{c.text}" for c in chunks)
-        return ctx
+    def from_settings(cls, flavour: str, settings: Settings) -> LLMBackend:
+        return cls(make_chat_model(flavour, settings), flavour, settings.llm_model, settings.llm_timeout_s)
 
     def rewrite(self, query, draft: Answer, targets, snapshot) -> Answer:
-        ctx = self.context(targets, snapshot)
-        if not ctx:
+        items = llm_context(targets, snapshot)
+        if not items:
             return draft
-        rendered = "\n\n".join(f"[{key}]\n{text}" for key, text in ctx.items())
         try:
-            text = self.chain.invoke({"context": rendered, "question": query.text})
+            raw = self._generate({"context": render_context(items), "question": query.text})
         except Exception as exc:  # server down, timeout, bad reply: the extractive answer stands
             log.warning("LLM call failed (%s); using the extractive answer", type(exc).__name__)
-            return replace(draft, notice="LLM に接続できなかったため、計画の記載から直接回答しました。")
-        cited, invented = verify(text, ctx)
+            return replace(draft, notice=_joined(draft.notice, _failure_notice(exc, self.timeout_s)))
+        return self._checked(raw, draft, items)
+
+    def _generate(self, inputs: dict[str, str]) -> str:
+        """The whole reply; each growing prefix goes to the stream sink; bounded by ``timeout_s`` in total."""
+        deadline = time.monotonic() + self.timeout_s
+        raw = ""
+        # chat_model.stream itself, not a `prompt | model | parser` sequence: in langchain-core 1.8
+        # such a sequence handed over the pieces only once the whole reply had arrived.
+        for chunk in self.chat_model.stream(build_messages(inputs)):
+            piece = str(chunk.text)
+            raw += piece
+            if time.monotonic() > deadline:
+                raise AnswerTimeout(f"no complete reply within {self.timeout_s} s")
+            if piece:
+                emit_text(visible_text(raw))
+        return raw
+
+    def _checked(self, raw: str, draft: Answer, items: list[EvidenceItem]) -> Answer:
+        text = _normalise(raw)
+        context = {key: body for key, _, body in items}
+        cited, invented = verify(text, context)
         if not cited or invented:
             log.warning("LLM answer rejected (cited=%s, numbers not in sources=%s); using the extractive answer",
                         cited, invented)
-            return replace(draft, notice="LLM の回答に根拠のない数値があったため、計画の記載から直接回答しました。")
-        by_key = {(c.plan, c.measure): c for c in draft.citations}
-        citations = [by_key.get((p, m)) or Citation(p, m, "", "llm", ctx[f"{p}:{m}"][:120]) for p, m in cited]
-        return replace(draft, text=_CITE.sub("", text).strip() + "", citations=citations, backend=self.name)
+            notice = NOTICE_NO_SOURCE if not cited else NOTICE_NUMBERS
+            return replace(draft, notice=_joined(draft.notice, notice))
+        labels = {key: label for key, label, _ in items}
+        by_key = {(c.plan, c.measure): c for c in draft.citations if c.measure}
+        citations = []
+        for plan, ref in cited:
+            key = f"{plan}:{ref}"
+            measure = ref if ref.isdigit() else None
+            known = by_key.get((plan, measure)) if measure else None
+            title = labels[key].split(" ", 2 if measure else 1)[-1]  # label minus 「大分市 No.3」 / 「大分市」
+            citations.append(known or Citation(plan, measure, title, "llm" if measure else "section",
+                                               context[key].split("\n", 1)[-1][:120], labels[key]))
+        body = visible_text(text)
+        lead = _SENTENCE.match(body)
+        return replace(draft, text=body, citations=citations, backend=self.name,
+                       lead=lead.group(0).strip() if lead else body)

@@ -100,6 +100,11 @@ class Reader:
             answer.notice = "質問に含まれていた指示文は無視し、計画についての質問として回答しました。"
         return self._done(q, answer, sel, ranked)
 
+    def rank_measures(self, q: Question) -> list[MeasureHit]:
+        """Measures and sections ranked for a question (the retriever's view, no answer)."""
+        vector = self.embeddings.embed_query(q.search_text) if self.retrieval_mode != "keyword" else None
+        return self._measures(q, vector)
+
     def _measures(self, q: Question, vector) -> list[MeasureHit]:
         """Measures and sections ranked from the chunks (the prior each fact's block gets)."""
         query = Query(raw=q.raw, text=q.search_text, plans=q.plans, plan_named=q.plan_named,

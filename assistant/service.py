@@ -13,6 +13,7 @@ import logging
 import re
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from assistant.conversation import Conversation
@@ -20,6 +21,7 @@ from assistant.guard import clean_question
 from assistant.reader import Reader, Reading
 from assistant.retrieve import MeasureHit
 from assistant.settings import Settings
+from assistant.streaming import stream_answer
 from assistant.types import Answer, InvalidQuestion
 from assistant.understand import understand
 from ingest.records import Measure, PlanInfo
@@ -109,6 +111,29 @@ class Assistant:
         if conversation is not None:
             conversation.add(answer, reading.focus)
         return reading
+
+    def stream(self, question: str, plan: str | None = None,
+               conversation: Conversation | None = None) -> Iterator[str | Answer]:
+        """Like :meth:`ask`, but while an LLM writes, yields the answer text so far (``str``);
+        ends with the final, verified ``Answer`` (the extractive one, with a notice, when the
+        LLM's text failed verification). The extractive backend yields only the Answer."""
+        if self.backend is None:
+            yield self.ask(question, plan, conversation)
+            return
+        yield from stream_answer(lambda: self.ask(question, plan, conversation))
+
+    def search(self, question: str, plan: str | None = None) -> list[MeasureHit]:
+        """Ranked measures and sections with their chunks (routing included), for PlanRetriever."""
+        text = clean_question(question, self.settings.max_question_chars)
+        snap, reader = self._current()
+        if plan and plan not in snap.plans:
+            raise InvalidQuestion(f"計画 ID「{plan}」はありません（ある ID: {', '.join(snap.plans)}）。")
+        q = understand(text, reader.plans, snap.known_measures(), plan, topic_words=content_words)
+        if not q.measures:
+            titled = self._titles_in(q.text, q.plans)
+            if titled:
+                q.measures, q.measures_named = titled, True
+        return reader.rank_measures(q)
 
     def _titles_in(self, text: str, plans: list[str]) -> list[tuple[str, int]]:
         """A question that quotes a measure's title goes straight to it (longest title wins)."""

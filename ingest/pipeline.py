@@ -6,8 +6,7 @@ import hashlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-
-from tqdm.auto import tqdm
+from typing import TYPE_CHECKING
 
 from assistant.settings import Settings
 from ingest.chunk import Chunk, chunk_plan
@@ -15,8 +14,17 @@ from ingest.facts import Fact, extract_facts
 from ingest.load import ManifestError, load_manifest, read_plan_text
 from ingest.parsers import get_parser
 from ingest.records import ParsedPlan, plan_from_dict, plan_to_dict
-from vectorstore.embeddings import SentenceTransformerEmbeddings
-from vectorstore.store import MissingIndex, current_generation, new_generation_dir, publish, write_generation
+from vectorstore.store import (
+    MissingIndex,
+    current_generation,
+    new_generation_dir,
+    publish,
+    reusable_generation,
+    write_generation,
+)
+
+if TYPE_CHECKING:
+    from vectorstore.embeddings import CachedEmbeddings
 
 
 @dataclass
@@ -38,27 +46,23 @@ def parse_plans(settings: Settings, only: str | None = None) -> list[ParsedPlan]
             if not only or info.id == only]
 
 
-def build_embeddings(settings: Settings, progress: bool = False) -> SentenceTransformerEmbeddings:
-    return SentenceTransformerEmbeddings(
-        model_name=settings.embedding_model,
-        model_dir=settings.model_dir,
-        cache_path=settings.cache_dir / "embeddings.sqlite3",
-        max_seq_length=settings.embedding_max_seq_length,
-        batch_size=settings.embedding_batch_size,
-        dtype=settings.embedding_dtype,
-        progress=progress,
-    )
+def build_embeddings(settings: Settings, progress: bool = False) -> CachedEmbeddings:
+    from vectorstore.embeddings import build_embeddings as build
+
+    return build(settings, progress)
 
 
 def ingest(
     settings: Settings,
     only: str | None = None,
-    embeddings: SentenceTransformerEmbeddings | None = None,
+    embeddings: CachedEmbeddings | None = None,
     progress: bool = True,
     log: Callable[[str], None] = lambda _msg: None,
 ) -> IngestReport:
     """Build and publish a new index generation. ``only`` re-parses one plan and
     keeps the others' chunks and records from the current generation."""
+    from tqdm.auto import tqdm
+
     started = time.perf_counter()
     parsed = parse_plans(settings, only)
     kept_chunks: list[Chunk] = []
@@ -105,10 +109,11 @@ def ingest(
         embeddings.embed_documents([c.embed_text for c in chunks] + [f.embed_text for f in facts])
         embeddings.progress = False
     report.embedded = _cache_misses(embeddings) - before
+    reuse = None if settings.chroma_url else reusable_generation(settings.index_dir, meta, chunks, facts)
     path = new_generation_dir(settings.index_dir)
     with tqdm(total=len(chunks) + len(facts), desc="埋め込み・索引作成", unit="件", disable=not progress) as bar:
         gen = write_generation(path, chunks, {"plans": records}, embeddings, meta, settings.chroma_url, bar.update,
-                               facts=facts)
+                               reuse, facts=facts)
     publish(settings.index_dir, gen)
     report.chunks = len(chunks)
     report.facts = len(facts)

@@ -1,9 +1,10 @@
 #!/usr/bin/env python
-"""Load test for ``planqa serve``: N concurrent clients on the ``/ask`` API.
+"""Load test for ``planqa serve``: N concurrent clients on ``POST /api/ask`` or Gradio's ``/ask``.
 
-Each client is a ``gradio_client.Client`` in its own thread that asks
-``--questions`` questions drawn (fixed seed) from ``tests/golden/*.jsonl`` with
-their plan (``api_name="/ask"``, inputs ``question`` and ``plan``). Reported:
+Each client runs in its own thread and asks ``--questions`` questions drawn
+(fixed seed) from ``tests/golden/*.jsonl`` with their plan: ``--endpoint api``
+(default) posts JSON to ``/api/ask`` with one HTTP connection per client;
+``--endpoint gradio`` uses a ``gradio_client.Client`` (``api_name="/ask"``). Reported:
 latency p50 / p95 / max, throughput, and errors — transport errors (exceptions,
 a full queue) and ``{"error": ...}`` answers. Before the load the distinct
 questions are asked once, one at a time; under load every answer is compared
@@ -12,6 +13,7 @@ differently when busy shows up as "changed under load".
 
     python scripts/load_test.py --start-server            # starts planqa serve on a free port, stops it after
     python scripts/load_test.py --url http://127.0.0.1:7860 --clients 20 --questions 25
+    python scripts/load_test.py --start-server --endpoint gradio
 
 Loopback only: the URL must point at this machine. Every loop is bounded.
 """
@@ -83,15 +85,49 @@ class Outcome:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
-def make_client(url: str):
-    from gradio_client import Client
+class ApiClient:
+    """``POST /api/ask`` over one keep-alive connection; an HTTP error becomes ``{"error": ...}``."""
 
-    return Client(url, verbose=False, download_files=False, analytics_enabled=False)
+    def __init__(self, url: str, token: str | None = None):
+        import httpx
+
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self.http = httpx.Client(base_url=url, headers=headers, trust_env=False)
+
+    def ask(self, question: str, plan: str | None, timeout_s: float) -> dict:
+        response = self.http.post("/api/ask", json={"question": question, "plan": plan}, timeout=timeout_s)
+        if response.status_code != 200:
+            try:
+                return {"error": f"{response.status_code}: {response.json().get('error')}"}
+            except ValueError:
+                return {"error": f"{response.status_code}: {response.text[:200]}"}
+        return response.json()
+
+    def close(self) -> None:
+        self.http.close()
 
 
-def run_client(url: str, questions, baseline: dict, outcome: Outcome, start: threading.Barrier, timeout_s: float):
+class GradioClient:
+    def __init__(self, url: str):
+        from gradio_client import Client
+
+        self.client = Client(url, verbose=False, download_files=False, analytics_enabled=False)
+
+    def ask(self, question: str, plan: str | None, timeout_s: float) -> dict:
+        return self.client.submit(question, plan, api_name="/ask").result(timeout=timeout_s)
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def make_client(url: str, endpoint: str = "api"):
+    return GradioClient(url) if endpoint == "gradio" else ApiClient(url, os.environ.get("PLANQA_API_TOKEN"))
+
+
+def run_client(url: str, endpoint: str, questions, baseline: dict, outcome: Outcome, start: threading.Barrier,
+               timeout_s: float):
     try:
-        client = make_client(url)
+        client = make_client(url, endpoint)
     except Exception as exc:  # noqa: BLE001 - reported, not raised
         with outcome.lock:
             outcome.transport_errors.extend([f"connect: {type(exc).__name__}: {exc}"] * len(questions))
@@ -101,8 +137,7 @@ def run_client(url: str, questions, baseline: dict, outcome: Outcome, start: thr
     for question, plan in questions:
         began = time.perf_counter()
         try:
-            job = client.submit(question, plan, api_name="/ask")
-            result = job.result(timeout=timeout_s)
+            result = client.ask(question, plan, timeout_s)
         except Exception as exc:  # noqa: BLE001
             with outcome.lock:
                 outcome.transport_errors.append(f"{type(exc).__name__}: {exc}"[:200])
@@ -132,18 +167,18 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
 
 
-def run_load(url: str, clients: int, per_client: int, seed: int, timeout_s: float, check: bool) -> dict:
+def run_load(url: str, endpoint: str, clients: int, per_client: int, seed: int, timeout_s: float, check: bool) -> dict:
     pool = load_questions(sorted(GOLDEN.glob("*.jsonl")))
     work = plan_questions(pool, clients, per_client, seed)
     baseline: dict = {}
     baseline_s = 0.0
     if check:
         distinct = sorted({q for part in work for q in part}, key=str)
-        client = make_client(url)
+        client = make_client(url, endpoint)
         began = time.perf_counter()
         for question, plan in distinct:
             try:
-                baseline[(question, plan)] = signature(client.predict(question, plan, api_name="/ask"))
+                baseline[(question, plan)] = signature(client.ask(question, plan, timeout_s))
             except Exception as exc:  # noqa: BLE001
                 print(f"baseline failed for {question!r}: {exc}", file=sys.stderr)
         baseline_s = time.perf_counter() - began
@@ -151,7 +186,8 @@ def run_load(url: str, clients: int, per_client: int, seed: int, timeout_s: floa
     outcome = Outcome()
     start = threading.Barrier(clients + 1)
     threads = [
-        threading.Thread(target=run_client, args=(url, part, baseline, outcome, start, timeout_s), daemon=True)
+        threading.Thread(target=run_client, args=(url, endpoint, part, baseline, outcome, start, timeout_s),
+                         daemon=True)
         for part in work
     ]
     for t in threads:
@@ -165,6 +201,7 @@ def run_load(url: str, clients: int, per_client: int, seed: int, timeout_s: floa
     total = clients * per_client
     return {
         "url": url,
+        "endpoint": "/api/ask" if endpoint == "api" else "Gradio /ask",
         "clients": clients,
         "questions_per_client": per_client,
         "requests": total,
@@ -198,7 +235,7 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def http_ok(host: str, port: int, path: str = "/config") -> bool:
+def http_ok(host: str, port: int, path: str = "/api/health") -> bool:
     conn = http.client.HTTPConnection(host, port, timeout=3)
     try:
         conn.request("GET", path)
@@ -273,7 +310,7 @@ class Server:
 # --- main ----------------------------------------------------------------------
 
 def print_report(r: dict) -> None:
-    print(f"\nplanqa /ask load test — {r['url']}")
+    print(f"\nplanqa load test — {r['endpoint']} at {r['url']}")
     print(f"  clients × questions   {r['clients']} × {r['questions_per_client']} = {r['requests']} requests")
     print(f"  completed             {r['completed']} in {r['wall_s']} s")
     print(f"  throughput            {r['throughput_rps']} req/s")
@@ -296,6 +333,8 @@ def print_report(r: dict) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--url", default="http://127.0.0.1:7860", help="running planqa serve (loopback only)")
+    parser.add_argument("--endpoint", choices=["api", "gradio"], default="api",
+                        help="api: POST /api/ask (default); gradio: Gradio's /ask through gradio_client")
     parser.add_argument("--clients", type=int, default=20, help="concurrent clients (default 20)")
     parser.add_argument("--questions", type=int, default=25, help="questions per client (default 25)")
     parser.add_argument("--start-server", action="store_true", help="start planqa serve on a free port, stop it after")
@@ -324,7 +363,7 @@ def main(argv: list[str] | None = None) -> int:
         host = urlparse(url).hostname or ""
         if host not in LOOPBACK_HOSTS and not host.startswith("127."):
             parser.error(f"ループバック以外には接続しません: {url}")
-        result = run_load(url, args.clients, args.questions, args.seed, args.timeout, not args.no_check)
+        result = run_load(url, args.endpoint, args.clients, args.questions, args.seed, args.timeout, not args.no_check)
         if server is not None:
             extra["server_peak_rss_mb"] = server.rss_mb()
         result.update(extra)

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import socket
 import subprocess
+import threading
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -26,6 +29,13 @@ def block_network(monkeypatch):
         return real_connect(self, address)
 
     monkeypatch.setattr(socket.socket, "connect", guarded)
+
+
+@pytest.fixture(autouse=True)
+def no_background_model_load(monkeypatch):
+    """`planqa ask` starts opening the real ONNX model in the background; CLI tests
+    answer with the fake embedder, so they skip that load (model tests load it themselves)."""
+    monkeypatch.setattr("vectorstore.runtime.prefetch", lambda settings: None)
 
 
 class FakeEmbeddings(DeterministicFakeEmbedding):
@@ -83,6 +93,27 @@ def stop_process(proc: subprocess.Popen, timeout: float = 20) -> None:
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait(timeout=timeout)
+
+
+def serve_in_thread(app) -> Iterator[str]:
+    """An ASGI app on a free loopback port (uvicorn in a thread); yields its URL, stops after."""
+    import uvicorn
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = int(sock.getsockname()[1])
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started and thread.is_alive() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert server.started, "uvicorn did not start"
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=15)
 
 
 def make_settings(tmp: Path, **extra) -> Settings:

@@ -22,6 +22,7 @@ from assistant.service import Assistant
 from ingest.pipeline import ingest
 from tests.conftest import FakeEmbeddings, make_settings
 from vectorstore import model_files
+from vectorstore.dense import VECTORS_FILE, DenseIndex
 from vectorstore.model_files import DEFAULT_MODEL, MARKER, WEIGHTS, ModelError, check_model
 from vectorstore.snapshot import load_snapshot
 from vectorstore.store import CURRENT, META, REBUILD_HINT, CorruptIndex, MissingIndex, current_generation
@@ -115,8 +116,10 @@ def test_chroma_dir_missing(index_copy):
 
 
 def test_chroma_dir_emptied(index_copy):
-    """A chroma folder that lost its files opens as an empty store: the count check catches it."""
+    """A generation read through Chroma (written before vectors.npy existed): a chroma
+    folder that lost its files opens as an empty store, and the count check catches it."""
     index_dir, gen = index_copy
+    (gen / VECTORS_FILE).unlink()
     shutil.rmtree(gen / "chroma")
     (gen / "chroma").mkdir()
     _expect_corrupt(index_dir)
@@ -124,8 +127,36 @@ def test_chroma_dir_emptied(index_copy):
 
 def test_chroma_sqlite_garbage(index_copy):
     index_dir, gen = index_copy
+    (gen / VECTORS_FILE).unlink()
     (gen / "chroma" / "chroma.sqlite3").write_bytes(b"this is not a database" * 100)
     _expect_corrupt(index_dir)
+
+
+def test_generation_without_vectors_file_is_read_through_chroma(index_copy):
+    index_dir, gen = index_copy
+    with_file = _load(index_dir)
+    (gen / VECTORS_FILE).unlink()
+    snap = _load(index_dir)
+    assert not isinstance(snap.dense, DenseIndex) and isinstance(with_file.dense, DenseIndex)
+    assert sorted(snap.dense.get(include=[])["ids"]) == sorted(with_file.dense.get(include=[])["ids"])
+
+
+@pytest.mark.parametrize("damage", ["garbage", "truncated", "fewer_rows", "wrong_dtype"])
+def test_damaged_vectors_file(index_copy, damage):
+    import numpy as np
+
+    index_dir, gen = index_copy
+    path = gen / VECTORS_FILE
+    if damage == "garbage":
+        path.write_bytes(b"not an array" * 50)
+    elif damage == "truncated":
+        path.write_bytes(path.read_bytes()[:1000])
+    elif damage == "fewer_rows":
+        np.save(path, np.load(path)[:-3])
+    else:
+        np.save(path, np.load(path).astype(np.float64))
+    message = _expect_corrupt(index_dir, VECTORS_FILE if damage != "fewer_rows" else "件数")
+    assert "Traceback" not in message
 
 
 @pytest.mark.parametrize("name", ["chunks.json", "records.json"])
@@ -283,10 +314,16 @@ def test_cli_models_verify_reports_damage(tmp_path, monkeypatch, capsys):
 
 
 def test_cli_models_verify_ok(tmp_path, monkeypatch, capsys, right_hash):
+    from tests.test_onnx_files import _fake_export
+
     root = _fake_model(tmp_path / "models")
     monkeypatch.setenv("PLANQA_MODEL_DIR", str(tmp_path / "models"))
+    assert cli.main(["models", "verify"]) == 1  # the ONNX export is missing
+    assert "ONNX" in capsys.readouterr().out
+    onnx_root = _fake_export(tmp_path / "models")
     assert cli.main(["models", "verify"]) == 0
-    assert str(root) in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert str(root) in out and str(onnx_root) in out
 
 
 # --- the saved keyword index -------------------------------------------------------
@@ -320,6 +357,8 @@ def test_damaged_keyword_index_is_rebuilt(index_copy, monkeypatch, damage):
     real = keyword.BM25Index.__init__
     monkeypatch.setattr(keyword.BM25Index, "__init__", lambda self, docs, **kw: calls.append(1) or real(self, docs, **kw))
     snap = _load(index_dir)
-    assert calls == [1] and snap.keyword.size == len(snap.chunks)
+    rebuilt = 2 if damage == "other-tokenizer" else 1  # a new tokenizer invalidates the facts' keyword file too
+    assert calls == [1] * rebuilt and snap.keyword.size == len(snap.chunks)
+    assert snap.fact_keyword.size == len(snap.facts)
     answer = Assistant(make_settings(index_dir.parent), FakeEmbeddings(size=64)).ask("施策No.3の2026年度の目標は？")
     assert "76,000件" in answer.text

@@ -91,6 +91,8 @@ def test_killed_ingest_keeps_previous_index(tmp_settings, fake_embeddings, monke
     before = current_generation(tmp_settings.index_dir).name
 
     class Boom(FakeEmbeddings):
+        signature: str = "fake-64-boom"  # another embedding: unchanged vectors are not simply copied over
+
         def embed_documents(self, texts):
             raise KeyboardInterrupt
 

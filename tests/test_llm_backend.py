@@ -79,3 +79,13 @@ def test_prompts_render_strictly():
     assert "{" not in render("answer_user", context="資料", question="質問")
     with pytest.raises(KeyError):
         render("answer_user", context="資料")
+
+
+def test_missing_llm_settings_is_a_clear_cli_error(tmp_path, monkeypatch, capsys):
+    from assistant import cli
+
+    monkeypatch.delenv("PLANQA_LLM_BASE_URL", raising=False)
+    monkeypatch.setenv("PLANQA_CACHE_DIR", str(tmp_path / "cache"))
+    code = cli.main(["ask", "公式アプリの2026年度の目標は？", "--backend", "openai"])
+    err = capsys.readouterr().err
+    assert code == cli.EXIT_ENV and "PLANQA_LLM_BASE_URL" in err and "Traceback" not in err

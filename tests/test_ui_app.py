@@ -15,8 +15,9 @@ from assistant.settings import Settings
 from assistant.types import InvalidQuestion
 from ui.api import make_ask_api
 from ui.app import build_app, launch_options
-from ui.chat import CARD_HINT, EMPTY_QUESTION, INTERNAL_ERROR, ChatController, resolve_plan
+from ui.chat import EMPTY_QUESTION, INTERNAL_ERROR, NOTHING_TO_EXPORT, ChatController, resolve_plan
 from ui.feedback import FeedbackStore
+from ui.source_view import CARD_HINT
 from ui.tabs import EVAL_UNAVAILABLE, LOGIN_REQUIRED, Evaluator, FeedbackView, KpiBrowser, check_login, parse_auth
 
 
@@ -31,7 +32,8 @@ def chat(tmp_path) -> ChatController:
 
 
 def _run(gen):
-    return list(gen)
+    """Every update the handler yields, with the chat history as it was at that moment."""
+    return [(step[0], list(step[1]), *step[2:]) for step in gen]
 
 
 def test_build_app_without_launch(settings) -> None:
@@ -80,58 +82,100 @@ def test_resolve_plan() -> None:
 
 
 def test_chat_streams_and_keeps_conversation(chat) -> None:
-    steps = _run(chat.respond("公式アプリの2026年度の目標は？", "oita", [], None, None))
+    steps = _run(chat.respond("公式アプリの2026年度の目標は？", "oita", [], None, None, []))
     assert len(steps) > 3  # placeholder, growing partial text, final
     partials = [s[1][-1]["content"] for s in steps[1:-1]]
     assert all(len(a) <= len(b) for a, b in zip(partials, partials[1:], strict=False))
     assert steps[0][0] == ""  # the textbox is cleared once, then left alone while streaming
     assert all(s[0] == {"__type__": "update"} for s in steps[1:])
-    textbox, history, conversation, last, citations, card = steps[-1]
+    textbox, history, conversation, last, transcript, chips, card, indicator, chart, series = steps[-1]
     assert history[0] == {"role": "user", "content": "公式アプリの2026年度の目標は？"}
-    assert "大分市 No.3" in history[-1]["content"]
+    assert history[-1]["content"].startswith("**「公式アプリの2026年度の目標は？」について：大分市 No.3")
     assert isinstance(conversation, Conversation) and len(conversation.turns) == 1
-    assert citations["choices"] == [("大分市 No.3 公式アプリの機能拡充", "0")] and citations["visible"]
-    assert card == CARD_HINT
+    assert transcript == [last]
+    assert chips["choices"] == [("大分市 No.3 公式アプリの機能拡充｜KPI", "0")] and chips["visible"]
+    assert chips["value"] == "0"  # the first source opens with the answer
+    assert "大分市 No.3 公式アプリの機能拡充" in card and chart["visible"] is True
+    assert chart["value"]["値"].tolist() == [52187.0, 68000.0, 76000.0]
     # a follow-up reuses the same conversation
-    steps = _run(chat.respond("それの2025年度は？", "all", history, conversation, last))
-    assert len(steps[-1][2].turns) == 2
+    steps = _run(chat.respond("それの2025年度は？", "all", history, conversation, last, transcript))
+    assert len(steps[-1][2].turns) == 2 and len(steps[-1][4]) == 2
     assert chat.assistant.calls[-1] == ("それの2025年度は？", None)
 
 
+def test_chat_uses_the_engines_stream(tmp_path) -> None:
+    assistant = FakeAssistant()
+    seen: list[tuple[str, str | None]] = []
+
+    def stream(question, plan=None, conversation=None):
+        seen.append((question, plan))
+        yield "公式アプリの"
+        yield "公式アプリの目標は76,000件です。"
+        yield assistant.ask(question, plan=plan, conversation=conversation)
+
+    assistant.stream = stream
+    chat = ChatController(assistant, FeedbackStore(tmp_path / "fb.sqlite3"), stream_delay=0)
+    steps = _run(chat.respond("公式アプリの2026年度の目標は？", "oita", [], None, None, []))
+    assert seen == [("公式アプリの2026年度の目標は？", "oita")]
+    assert [s[1][-1]["content"] for s in steps[1:3]] == ["公式アプリの ▌", "公式アプリの目標は76,000件です。 ▌"]
+    assert len(steps) == 4  # placeholder, two streamed texts, final (no simulated reveal)
+    assert "76,000件" in steps[-1][1][-1]["content"] and steps[-1][3].citations
+
+
 def test_chat_escapes_and_reports_bad_input(chat) -> None:
-    final = _run(chat.respond("<script>alert(1)</script>", "all", [], None, None))[-1]
+    final = _run(chat.respond("<script>alert(1)</script>", "all", [], None, None, []))[-1]
     assert all("<script>" not in m["content"] for m in final[1])
     assert "&lt;script&gt;" in final[1][0]["content"]
-    empty = _run(chat.respond("   ", "all", [], None, None))[-1]
+    attack = _run(chat.respond("<img src=x onerror=alert(1)>の目標は？", "all", [], None, None, []))
+    for step in attack:
+        for message in step[1]:
+            assert "<img" not in message["content"]
+    assert "&lt;img src=x onerror=alert(1)&gt;" in attack[-1][1][-1]["content"]
+    empty = _run(chat.respond("   ", "all", [], None, None, []))[-1]
     assert EMPTY_QUESTION in empty[1][-1]["content"]
-    long = _run(chat.respond("あ" * 600, "all", [], None, None))[-1]
+    long = _run(chat.respond("あ" * 600, "all", [], None, None, []))[-1]
     assert "長すぎます" in long[1][-1]["content"]
-    broken = _run(chat.respond("故障して", "all", [], None, None))[-1]
+    broken = _run(chat.respond("故障して", "all", [], None, None, []))[-1]
     assert INTERNAL_ERROR in broken[1][-1]["content"] and "secret" not in broken[1][-1]["content"]
+    assert broken[4] == []  # failed questions are not exported
 
 
 def test_show_source_card(chat) -> None:
-    last = _run(chat.respond("公式アプリの2026年度の目標は？", "all", [], None, None))[-1][3]
-    card = chat.show_source("0", last)
+    last = _run(chat.respond("公式アプリの2026年度の目標は？", "all", [], None, None, []))[-1][3]
+    card, indicator, chart, series = chat.show_source("0", last)
     assert "大分市 No.3 公式アプリの機能拡充" in card
     assert "<mark>" in card and "kpi-table" in card
-    assert chat.show_source(None, last) == CARD_HINT
-    assert chat.show_source("7", last) == CARD_HINT
-    assert chat.show_source("0", None) == CARD_HINT
+    assert [p.value for p in series[0].points] == [52187.0, 68000.0, 76000.0]
+    assert chat.show_source(None, last)[0] == CARD_HINT
+    assert chat.show_source("7", last)[0] == CARD_HINT
+    assert chat.show_source("0", None)[0] == CARD_HINT
+
+
+def test_export_markdown(chat) -> None:
+    assert chat.export([]) == ({"__type__": "update", "value": None, "visible": False}, NOTHING_TO_EXPORT)
+    transcript = _run(chat.respond("公式アプリの2026年度の目標は？", "all", [], None, None, []))[-1][4]
+    file, status = chat.export(transcript)
+    assert file["visible"] is True
+    text = open(file["value"], encoding="utf-8").read()
+    assert "> 公式アプリの2026年度の目標は？" in text
+    assert "76,000件です。" in text
+    assert "大分市 No.3 公式アプリの機能拡充" in text and "「大分市公式アプリのダウンロード件数 【76,000件/累積】」" in text
+    assert "1 件" in status
 
 
 def test_rate_and_clear(chat) -> None:
     status, _ = chat.rate(1, "", None)
     assert "まだありません" in status
-    last = _run(chat.respond("公式アプリの2026年度の目標は？", "all", [], None, None))[-1][3]
+    last = _run(chat.respond("公式アプリの2026年度の目標は？", "all", [], None, None, []))[-1][3]
     status, comment = chat.rate(-1, "数字が古い", last)
     assert "保存しました" in status and comment == ""
     saved = chat.feedback.list_recent(1)[0]
     assert saved["rating"] == -1 and saved["comment"] == "数字が古い"
     assert saved["question"] == "公式アプリの2026年度の目標は？" and "76,000" in saved["answer"]
     assert '"measure": "3"' in saved["citations"]
-    history, conversation, last_answer, citations, card, status = chat.clear()
-    assert history == [] and conversation is None and last_answer is None and citations["visible"] is False
+    history, conversation, last_answer, transcript, chips, card, indicator, chart, series, status, file = chat.clear()
+    assert history == [] and conversation is None and last_answer is None and transcript == []
+    assert chips["visible"] is False and card == CARD_HINT and chart["visible"] is False and file["visible"] is False
 
 
 def test_kpi_browser_filter_and_export(tmp_path) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from assistant.conversation import Conversation
-from assistant.types import Answer, Citation, InvalidQuestion
+from assistant.types import Answer, Citation, InvalidQuestion, Retrieved
 from ingest.records import KPI, Action, FinalGoal, Measure, PlanInfo
 
 PLANS = {
@@ -70,7 +70,10 @@ class FakeAssistant:
             citation = Citation(plan="oita", measure="3", title=APP.title, field="kpi",
                                 quote="大分市公式アプリのダウンロード件数 【76,000件/累積】")
             text = f"「{question}」について：大分市 No.3 公式アプリの2026年度の目標はダウンロード76,000件です。"
-        answer = Answer(question=question, text=text, citations=[citation], intent="kpi", latency_ms=12.5)
+        retrieved = [Retrieved(m.plan, str(m.number), 1.0 / (i + 1), m.title)
+                     for i, m in enumerate(MEASURES) if plan in (None, m.plan)]
+        answer = Answer(question=question, text=text, citations=[citation], intent="kpi", latency_ms=12.5,
+                        retrieved=retrieved)
         if conversation is not None:
             conversation.add(answer)
         return answer

@@ -1,10 +1,14 @@
-"""Gradio front end: チャット, KPI一覧, 評価, フィードバック tabs and the ``/ask`` API.
+"""Gradio front end: チャット, 比較, KPI一覧, 評価, フィードバック tabs and the ``/ask`` API.
 
 Choices (Gradio 6):
 
-* Streaming — the chat handler is a generator; the engine returns a whole
-  answer, which is then revealed in growing chunks (``yield`` of longer text),
-  with the citations and source-card hint in the final update.
+* Streaming — the chat handler is a generator; it shows the text the engine's
+  ``stream`` yields as it comes (an answer that arrives whole is revealed in
+  growing chunks), then the final reply with its source chips, and opens the
+  first source card with its KPI chart.
+* Layout — answer first: the direct answer on top of each reply, a tall chat
+  area; on a phone (CSS below 768 px) the answer, its source chips, the card and
+  the chart come before the question box, the plan selector and the feedback.
 * Queue — ``queue(default_concurrency_limit=settings.concurrency)`` (default 4).
   The chat and ``/ask`` share one ``concurrency_id`` so at most
   ``settings.concurrency`` questions hit the engine at once whichever way they
@@ -32,6 +36,7 @@ import gradio as gr
 from assistant.settings import Settings, load_settings
 from ui.api import make_ask_api
 from ui.chat import AssistantLike, ChatController, build_chat_tab
+from ui.compare_view import CompareController, build_compare_tab
 from ui.feedback import FeedbackStore
 from ui.tabs import (
     LOGIN_FAILED,
@@ -55,10 +60,41 @@ LOGIN_DELAY_S = 1.0
 CSS = """
 .source-card { border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 12px; }
 .source-card mark { background: #fff3a3; color: inherit; padding: 0 2px; }
-.source-card .kpi-table { border-collapse: collapse; width: 100%; font-size: 0.9em; }
+.source-card .kpi-table { border-collapse: collapse; width: 100%; font-size: 0.9em; margin-bottom: 6px; }
 .source-card .kpi-table th, .source-card .kpi-table td { border: 1px solid var(--border-color-primary); padding: 4px 6px; }
+.source-card .source-text { white-space: pre-wrap; }
+.source-card .table-scroll { overflow-x: auto; }
+.source-card .milestone-table td, .source-card .milestone-table th { min-width: 6em; }
+.source-card .kpi-text { padding-left: 1.2em; font-size: 0.92em; }
+.source-card .source-meta { font-size: 0.92em; }
 .source-title { margin: 0 0 4px 0; }
+#chatbot .bot-row .message p:first-child > strong { font-size: 1.12em; line-height: 1.6; }
+#chatbot .answer-backend { color: var(--body-text-color-subdued); font-size: 0.8em; }
+.compare-item { border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 8px 12px; margin-bottom: 8px; }
+.compare-item h4 { margin: 0 0 4px 0; }
+.compare-item p { margin: 2px 0; font-size: 0.92em; }
+.compare-key { display: inline-block; min-width: 3em; font-weight: 600; margin-right: 6px; }
+.compare-weak { color: var(--body-text-color-subdued); font-size: 0.9em; }
+/* phone: the answer, its source chips, the card and the chart first; the question box stays at hand */
+@media (max-width: 767px) {
+  #app-header p { display: none; }
+  #app-header h2 { font-size: 1.1em; margin: 0; }
+  #chat-row { flex-direction: column; flex-wrap: nowrap; }
+  #chat-row > .column { display: contents; }
+  #chat-row > .column > * { order: 20; }
+  #chat-row #chatbot { order: 1; height: min(56vh, 480px) !important; }
+  #chat-row > .column > .form:has(#citations) { order: 2; }
+  #chat-row #source-card { order: 3; }
+  #chat-row > .column > .form:has(#kpi-indicator) { order: 4; }
+  #chat-row #kpi-chart { order: 5; }
+  #chat-row #ask-row { order: 6; position: sticky; bottom: 0; z-index: 5; background: var(--background-fill-primary);
+    padding: 6px 0; flex-wrap: nowrap; }
+  #chat-row #ask-row button { min-width: 64px !important; }
+}
 """
+# Gradio scopes ``css`` inside its container, so the container's own overflow (hidden, which
+# would stop the sticky question box on a phone) is set from <head>.
+HEAD = "<style>@media (max-width: 767px) { .gradio-container { overflow: clip !important; } }</style>"
 
 
 def build_app(assistant: AssistantLike, settings: Settings) -> gr.Blocks:
@@ -71,10 +107,13 @@ def build_app(assistant: AssistantLike, settings: Settings) -> gr.Blocks:
     auth = parse_auth(settings.auth)
 
     with gr.Blocks(title=TITLE, analytics_enabled=False) as app:
-        gr.Markdown(f"## {TITLE}\n計画の内容について質問すると、根拠となる施策番号（例：大分市 No.3、延岡市 重点方針5）付きで答えます。")
+        gr.Markdown(f"## {TITLE}\n計画の内容について質問すると、根拠となる施策番号（例：大分市 No.3、延岡市 重点方針5）付きで答えます。",
+                    elem_id="app-header")
         authorized = gr.State(auth is None)
         with gr.Tab("チャット", id="chat"):
             build_chat_tab(chat, ANSWER_GROUP)
+        with gr.Tab("比較", id="compare"):
+            build_compare_tab(CompareController(assistant), ANSWER_GROUP)
         with gr.Tab("KPI一覧", id="kpi") as kpi_tab:
             build_kpi_tab(kpis, kpi_tab)
         with gr.Tab("評価", id="eval"):
@@ -118,23 +157,15 @@ def launch_options(settings: Settings) -> dict[str, Any]:
         "run_history": False,
         "footer_links": ["api"],
         "css": CSS,
+        "head": HEAD,
     }
 
 
 def serve(settings: Settings | None = None, assistant: AssistantLike | None = None) -> None:
-    """Build the real assistant (unless given) and serve the UI until interrupted."""
-    settings = settings or load_settings()
-    if assistant is None:
-        from assistant.service import build_assistant
+    """The UI together with the HTTP API on one port (see :mod:`ui.server`)."""
+    from ui.server import serve as serve_all
 
-        assistant = build_assistant(settings)
-    warm_up = getattr(assistant, "warm_up", None)
-    if callable(warm_up):  # load the model and index now, not on the first question
-        logger.info("モデルと索引を読み込んでいます…")
-        warm_up()
-    app = build_app(assistant, settings)
-    logger.info("UI を http://%s:%s で公開します", settings.host, settings.port)
-    app.launch(**launch_options(settings))
+    serve_all(settings, assistant)
 
 
 if __name__ == "__main__":

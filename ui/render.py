@@ -10,29 +10,38 @@ import html
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, is_dataclass
+from dataclasses import asdict, dataclass, field, is_dataclass
 from typing import Any
 
 from assistant.types import Answer, Citation
-from ingest.records import KPI, Measure, PlanInfo
+from ingest.records import Measure, PlanInfo
 
+# Japanese names of citation fields; internal names (summary, llm ...) never reach the user.
 FIELD_NAMES: dict[str, str] = {
-    "overview": "施策概要",
+    "summary": "概要",
+    "overview": "概要",
+    "goal_state": "目指す姿",
     "action": "取組",
-    "background": "背景・課題",
+    "milestones": "工程表",
+    "background": "背景",
     "kpi": "KPI",
-    "final_goal": "最終的な目標",
-    "goal_state": "目指すべき姿",
+    "final_goal": "最終目標",
     "key_projects": "重点事業",
     "section": "本文",
     "glossary": "用語解説",
     "title": "施策名",
+    "plan": "計画の概要",
 }
+DEFAULT_FIELD = "本文"
+BACKEND_NAMES = {"extractive": "計画の記載から抽出（LLMなし）", "openai": "LLM（OpenAI互換）", "ollama": "LLM（Ollama）"}
 
 KPI_HEADERS = ["市", "年度", "番号", "施策", "KPI", "現状値", "目標値"]
 ALL = "すべて"
 
-_ELLIPSIS = re.compile(r"(?:…|\.\.\.|⋯)+")
+_MILESTONE_QUOTE = re.compile(r"^\s*(?:・\s*)?(?:R\d{1,2}|令和\d{1,2}年度)\s*[:：\s]")
+_SENTENCE_END = re.compile(r"(?<=[。！？])")
+LEAD_MAX_CHARS = 160
+LIST_INTRO = (":", "：", "次のとおりです。", "書かれています。")  # a first line that only introduces a list
 
 
 def esc(text: object) -> str:
@@ -40,9 +49,18 @@ def esc(text: object) -> str:
     return html.escape("" if text is None else str(text), quote=True)
 
 
-def field_name(field: str) -> str:
-    """Japanese name of a citation field (unknown fields are shown as given)."""
-    return FIELD_NAMES.get(field, field or "本文")
+def field_name(field: str, quote: str = "") -> str:
+    """Japanese name of a citation field: 概要, 取組, KPI, 背景, 最終目標, 工程表 …
+
+    An action quote that starts with a year column (「R8 …」) comes from the 工程表.
+    Unknown fields are shown as 本文, never by their internal name."""
+    if field == "action" and _MILESTONE_QUOTE.match(quote or ""):
+        return FIELD_NAMES["milestones"]
+    return FIELD_NAMES.get(field, DEFAULT_FIELD)
+
+
+def backend_name(backend: str) -> str:
+    return BACKEND_NAMES.get(backend, backend or BACKEND_NAMES["extractive"])
 
 
 def _plan_info(plans: Mapping[str, PlanInfo] | None, plan: str) -> PlanInfo | None:
@@ -61,118 +79,85 @@ def citation_label(c: Citation, plans: Mapping[str, PlanInfo] | None = None) -> 
     return f"{head} {c.title}".strip()
 
 
+@dataclass
+class SourceGroup:
+    """All citations of one measure (or one section): one chip in the source list."""
+
+    plan: str
+    measure: str | None
+    label: str
+    citations: list[Citation] = field(default_factory=list)
+
+    @property
+    def fields(self) -> list[str]:
+        """Japanese field names, each once, in citation order."""
+        return list(dict.fromkeys(field_name(c.field, c.quote) for c in self.citations))
+
+    @property
+    def chip(self) -> str:
+        return f"{self.label}｜{'・'.join(self.fields)}"
+
+
+def source_groups(citations: Iterable[Citation], plans: Mapping[str, PlanInfo] | None = None) -> list[SourceGroup]:
+    """Citations grouped per measure (sections per title), in first-cited order."""
+    groups: dict[tuple[str, str, str], SourceGroup] = {}
+    for c in citations:
+        key = (c.plan, c.measure or "", "" if c.measure else c.title)
+        group = groups.get(key)
+        if group is None:
+            group = groups[key] = SourceGroup(c.plan, c.measure, citation_label(c, plans))
+        group.citations.append(c)
+    return list(groups.values())
+
+
+def split_lead(answer: Answer) -> tuple[str, str]:
+    """(direct answer, supporting text). Uses ``answer.lead`` when the engine sets it;
+    otherwise the first sentence of the text — with the next line when the first
+    line only introduces a list (「…のKPI:」「…は次のとおりです。」)."""
+    text = (answer.text or "").strip()
+    lead = (getattr(answer, "lead", "") or "").strip()
+    if lead:
+        rest = text[len(lead):] if text.startswith(lead) else text
+        return lead, rest.strip()
+    lines = text.split("\n")
+    first = lines[0]
+    if first.rstrip().endswith(LIST_INTRO) and len(lines) > 1:
+        first = f"{first}\n{lines[1]}"
+    sentences = [s for s in _SENTENCE_END.split(first) if s]
+    if sentences and len(first) > LEAD_MAX_CHARS:
+        first = sentences[0]
+    return first.strip(), text[len(first):].strip()
+
+
+def _md_lines(text: str) -> str:
+    """Escaped text whose line breaks survive Markdown (list lines stay lines)."""
+    return "\n".join(esc(line) if line.strip() else "" for line in text.split("\n"))
+
+
 def answer_to_markdown(answer: Answer, plans: Mapping[str, PlanInfo] | None = None) -> str:
-    """Chat message for an answer: escaped text, notice and a numbered citations list."""
-    parts = [esc(answer.text)]
+    """Chat message for an answer: the direct answer in bold on top, the supporting
+    sentences, the notice, which backend answered, and one line per cited measure.
+
+    Every piece of text is HTML-escaped, so nothing in a question or an answer runs."""
+    lead, rest = split_lead(answer)
+    parts = [f"**{_md_lines(lead)}**"] if lead else []
+    if rest:
+        parts.append(_md_lines(rest))
     if answer.notice:
         parts.append(f"<small>※ {esc(answer.notice)}</small>")
-    if answer.citations:
-        lines = ["**根拠**"]
-        for i, c in enumerate(answer.citations, 1):
-            quote = f"「{esc(_short(c.quote, 80))}」" if c.quote else ""
-            lines.append(f"{i}. {esc(citation_label(c, plans))}（{esc(field_name(c.field))}）{quote}")
+    groups = source_groups(answer.citations, plans)
+    if groups:
+        lines = ["根拠:"] + [f"{i}. {esc(g.label)}（{esc('・'.join(g.fields))}）" for i, g in enumerate(groups, 1)]
         parts.append("\n".join(lines))
+    ms = answer.latency_ms
+    seconds = "" if not ms else f"・{ms:.0f}ミリ秒" if ms < 1000 else f"・{ms / 1000:.1f}秒"
+    parts.append(f'<small class="answer-backend">回答: {esc(backend_name(answer.backend))}{seconds}</small>')
     return "\n\n".join(parts)
 
 
-def _short(text: str, limit: int) -> str:
+def short(text: str, limit: int) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-# --------------------------------------------------------------------------- source card
-
-
-def field_text(measure: Measure, field: str) -> str:
-    """The text of one field of a measure ("" when the field has no text)."""
-    if field == "action":
-        return "\n".join(f"{a.title}：{a.text}" if a.title else a.text for a in measure.actions)
-    if field == "kpi":
-        return "\n".join(k.text for k in measure.kpis)
-    if field == "final_goal":
-        return measure.final_goal.text if measure.final_goal else ""
-    if field == "key_projects":
-        return "、".join(measure.key_projects)
-    if field == "title":
-        return measure.title
-    value = getattr(measure, field, "") if field in {"overview", "background", "goal_state"} else ""
-    return value if isinstance(value, str) else ""
-
-
-def _quote_spans(text: str, quote: str) -> list[tuple[int, int]]:
-    """Where the quote (or its pieces around an ellipsis) occurs in text, ignoring whitespace."""
-    spans: list[tuple[int, int]] = []
-    pieces = [p.strip() for p in _ELLIPSIS.split(quote or "")]
-    for piece in sorted((p for p in pieces if len(p) >= 2), key=len, reverse=True):
-        chars = [re.escape(ch) for ch in piece if not ch.isspace()]
-        if not chars:
-            continue
-        found = re.search(r"\s*".join(chars), text)
-        if found and not any(s < found.end() and found.start() < e for s, e in spans):
-            spans.append(found.span())
-    return sorted(spans)
-
-
-def mark_quote(text: str, quote: str) -> tuple[str, bool]:
-    """Escape text and wrap the quoted passage in <mark>; returns (html, found)."""
-    spans = _quote_spans(text, quote)
-    out, pos = [], 0
-    for start, end in spans:
-        out.append(esc(text[pos:start]))
-        out.append(f"<mark>{esc(text[start:end])}</mark>")
-        pos = end
-    out.append(esc(text[pos:]))
-    return "".join(out), bool(spans)
-
-
-def _has_baseline(kpis: Iterable[KPI]) -> bool:
-    return any(k.baseline for k in kpis)
-
-
-def kpi_table(kpis: list[KPI]) -> str:
-    """HTML table of a measure's KPIs: 年度 × 指標 × 目標値 (with 現状値 when known)."""
-    if not kpis:
-        return ""
-    baseline = _has_baseline(kpis)
-    head = ["年度", "指標"] + (["現状値"] if baseline else []) + ["目標値"]
-    rows = []
-    for k in kpis:
-        year = k.year_label or (f"{k.year}年度" if k.year else "")
-        target = k.target or "、".join(k.targets)
-        cells = [year, k.text] + ([k.baseline or ""] if baseline else []) + [target]
-        rows.append("<tr>" + "".join(f"<td>{esc(c)}</td>" for c in cells) + "</tr>")
-    header = "<tr>" + "".join(f"<th>{esc(h)}</th>" for h in head) + "</tr>"
-    return f'<table class="kpi-table"><thead>{header}</thead><tbody>{"".join(rows)}</tbody></table>'
-
-
-def source_card(measure: Measure | None, plan_info: PlanInfo | None, citation: Citation) -> str:
-    """HTML card for a citation: measure title, cited field with the quote marked, KPI table."""
-    city = plan_info.city if plan_info else citation.plan
-    if measure is not None:
-        name = plan_info.measure_name(measure.number) if plan_info else f"{city} {measure.number}"
-        heading = f"{name} {measure.title}"
-        text = field_text(measure, citation.field)
-    else:
-        heading = f"{city} {citation.title}".strip()
-        text = ""
-    body, found = mark_quote(text, citation.quote) if text else ("", False)
-    parts = ['<div class="source-card">', f'<h3 class="source-title">{esc(heading)}</h3>']
-    if plan_info is not None:
-        parts.append(f'<p class="source-plan">{esc(plan_info.title)}</p>')
-    parts.append(f'<p class="source-field">引用元：<strong>{esc(field_name(citation.field))}</strong></p>')
-    if body:
-        parts.append(f'<div class="source-text" style="white-space: pre-wrap">{body}</div>')
-    if citation.quote and not found:
-        parts.append(f'<blockquote class="source-quote"><mark>{esc(citation.quote)}</mark></blockquote>')
-    if measure is not None and measure.kpis:
-        parts.append('<p class="source-field"><strong>KPI</strong></p>')
-        parts.append(kpi_table(measure.kpis))
-    if measure is not None and measure.final_goal and citation.field != "final_goal":
-        goal = measure.final_goal
-        when = f"（{goal.target_year_text}）" if goal.target_year_text else ""
-        parts.append(f'<p class="source-goal">最終的な目標{esc(when)}：{esc(goal.text)}</p>')
-    parts.append("</div>")
-    return "\n".join(parts)
 
 
 # --------------------------------------------------------------------------- KPI browser

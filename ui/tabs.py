@@ -13,9 +13,7 @@ from __future__ import annotations
 import csv
 import hmac
 import logging
-import tempfile
 import time
-from datetime import datetime
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -23,6 +21,7 @@ import gradio as gr
 
 from assistant.settings import PROJECT_ROOT
 from ui.chat import AssistantLike
+from ui.export import export_dir, stamp
 from ui.feedback import FeedbackStore
 from ui.render import ALL, KPI_HEADERS, filter_kpi_rows, kpi_rows
 
@@ -47,16 +46,6 @@ METRIC_NAMES = {
 }
 ITEM_HEADERS = ["結果", "ID", "種別", "質問", "回答", "根拠", "理由"]
 FEEDBACK_HEADERS = ["日時(UTC)", "評価", "質問", "回答", "コメント"]
-
-
-def _export_dir() -> Path:
-    path = Path(tempfile.gettempdir()) / "planqa-ui"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
-def _stamp() -> str:
-    return datetime.now().strftime("%Y%m%d-%H%M%S")
 
 
 # --------------------------------------------------------------------------- login
@@ -110,7 +99,7 @@ class KpiBrowser:
 
     def export(self, query: str | None, plan: str | None, year: str | None) -> str:
         """CSV (UTF-8 with BOM) of the filtered rows; returns its path for gr.File."""
-        path = _export_dir() / f"planqa-kpi-{_stamp()}.csv"
+        path = export_dir() / f"planqa-kpi-{stamp()}.csv"
         with path.open("w", encoding="utf-8-sig", newline="") as handle:
             writer = csv.writer(handle)
             writer.writerow(KPI_HEADERS)
@@ -287,7 +276,7 @@ class FeedbackView:
     def export(self, authorized: bool) -> str | None:
         if not authorized:
             return None
-        return str(self.store.export_csv(_export_dir() / f"planqa-feedback-{_stamp()}.csv"))
+        return str(self.store.export_csv(export_dir() / f"planqa-feedback-{stamp()}.csv"))
 
 
 def build_feedback_tab(view: FeedbackView, authorized: gr.State) -> gr.Dataframe:

@@ -3,8 +3,9 @@
 LangChain's BM25 splits on spaces, which finds nothing in Japanese. Here each
 text becomes Sudachi's normalized content words (mode A, so 橋梁点検 gives
 橋梁 and 点検) plus character bigrams of Japanese runs, for words the
-dictionary splits badly. Scores are computed with a sparse matrix, so a query
-costs one sparse product even at a hundred times the corpus.
+dictionary splits badly. Scores come from the columns of a sparse (CSC)
+weight matrix, so a query costs a few array slices even at a hundred times the
+corpus; reading and scoring need NumPy only (SciPy builds the matrix at ingest).
 
 Ingest saves the built index in the generation (:data:`KEYWORD_FILE`), so
 loading an index does not re-tokenize every chunk (about 50 s at a hundred
@@ -25,7 +26,6 @@ from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
-from scipy import sparse
 
 _SKIP_POS = {"助詞", "助動詞", "補助記号", "空白", "記号"}
 _JA_RUN = re.compile(r"[\u30a0-\u30ff\u3400-\u9fff\uff66-\uff9fー々〆]+")  # kanji and katakana: no bigrams across particles
@@ -99,6 +99,8 @@ class BM25Index:
     """Okapi BM25 over a fixed list of documents (k1=1.5, b=0.75)."""
 
     def __init__(self, docs_terms: list[list[str]], k1: float = 1.5, b: float = 0.75):
+        from scipy import sparse
+
         self.vocab: dict[str, int] = {}
         rows, cols, vals = [], [], []
         lengths = np.array([len(t) for t in docs_terms], dtype=np.float32)
@@ -117,17 +119,19 @@ class BM25Index:
         tf = tf.tocoo()
         norm = k1 * (1 - b + b * lengths[tf.row] / max(avg, 1e-6))
         weights = tf.data * (k1 + 1) / (tf.data + norm) * self.idf[tf.col]
-        self.matrix = sparse.csc_matrix((weights, (tf.row, tf.col)), shape=(n, len(self.vocab)))
+        m = sparse.csc_matrix((weights, (tf.row, tf.col)), shape=(n, len(self.vocab)))
+        m.sum_duplicates()
+        self.data, self.indices, self.indptr = m.data.astype(np.float32), m.indices, m.indptr
+        self.shape = (n, len(self.vocab))
         self.size = n
 
     def save(self, path: Path) -> None:
         """Write the index (matrix, idf, vocabulary, tokenizer signature) to an .npz file."""
-        m = self.matrix
         vocab = "\0".join(self.vocab).encode("utf-8")
         tmp = path.with_name(path.name + ".tmp")
         with open(tmp, "wb") as fh:
             np.savez(
-                fh, data=m.data, indices=m.indices, indptr=m.indptr, shape=np.array(m.shape, dtype=np.int64),
+                fh, data=self.data, indices=self.indices, indptr=self.indptr, shape=np.array(self.shape, dtype=np.int64),
                 idf=self.idf, vocab=np.frombuffer(vocab, dtype=np.uint8),
                 signature=np.frombuffer(tokenizer_signature().encode("utf-8"), dtype=np.uint8),
             )
@@ -142,26 +146,32 @@ class BM25Index:
                 if bytes(z["signature"]).decode("utf-8") != tokenizer_signature():
                     return None
                 shape = tuple(int(x) for x in z["shape"])
-                matrix = sparse.csc_matrix((z["data"], z["indices"], z["indptr"]), shape=shape)
+                data, indices, indptr = z["data"], z["indices"], z["indptr"]
                 idf = z["idf"]
                 raw = bytes(z["vocab"]).decode("utf-8")
         except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):  # UnicodeDecodeError is a ValueError
             return None
         terms = raw.split("\0") if raw else []
-        if shape[0] != size or len(terms) != shape[1] or len(idf) != shape[1]:
+        if (
+            len(shape) != 2 or shape[0] != size or len(terms) != shape[1] or len(idf) != shape[1]
+            or len(indptr) != shape[1] + 1 or len(data) != len(indices) or (len(indptr) and indptr[-1] != len(data))
+            or (len(indices) and (indices.min() < 0 or indices.max() >= size))
+        ):
             return None
         index = cls.__new__(cls)
         index.vocab = {t: i for i, t in enumerate(terms)}
-        index.idf, index.matrix, index.size = idf, matrix, size
+        index.idf, index.size, index.shape = idf, size, shape
+        index.data, index.indices, index.indptr = data.astype(np.float32), indices, indptr
         return index
 
     def scores(self, query_terms: list[str]) -> np.ndarray:
-        cols = [self.vocab[t] for t in set(query_terms) if t in self.vocab]
-        if not cols or self.size == 0:
-            return np.zeros(self.size, dtype=np.float32)
+        """BM25 score of every document: the query's term columns, weighted by how often each term occurs."""
+        out = np.zeros(self.size, dtype=np.float32)
         counts = Counter(self.vocab[t] for t in query_terms if t in self.vocab)
-        q = np.array([counts[c] for c in cols], dtype=np.float32)
-        return np.asarray(self.matrix[:, cols] @ q).ravel()
+        for col, count in counts.items():
+            lo, hi = self.indptr[col], self.indptr[col + 1]
+            out[self.indices[lo:hi]] += self.data[lo:hi] * np.float32(count)  # rows are unique within a column
+        return out
 
     def top(self, query_terms: list[str], k: int, allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
         scores = self.scores(query_terms)

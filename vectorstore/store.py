@@ -7,7 +7,9 @@ and an ingest killed midway leaves the previous index as it was.
 
 With ``chroma_url`` set the vectors live in a Chroma server (one collection per
 generation, named from its content, so replicas that ingest the same plans
-share it); chunks and records stay in the local generation folder.
+share it); chunks and records stay in the local generation folder. Without it,
+the generation also keeps its vectors in chunk order (``vectors.npy``), which
+readers search with NumPy instead of opening Chroma (:mod:`vectorstore.dense`).
 """
 
 from __future__ import annotations
@@ -19,14 +21,15 @@ import socket
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
-
-from langchain_chroma import Chroma
-from langchain_core.embeddings import Embeddings
 
 from ingest.chunk import Chunk
 from ingest.facts import Fact
+
+if TYPE_CHECKING:
+    from langchain_chroma import Chroma
+    from langchain_core.embeddings import Embeddings
 
 CURRENT = "CURRENT"
 META = "meta.json"
@@ -76,6 +79,8 @@ def chroma_client(chroma_url: str | None, path: Path | None):
 
 
 def vector_store(client, name: str, embeddings: Embeddings) -> Chroma:
+    from langchain_chroma import Chroma
+
     return Chroma(
         collection_name=name,
         embedding_function=embeddings,
@@ -148,17 +153,32 @@ def write_generation(
     meta: dict[str, Any],
     chroma_url: str | None = None,
     progress=None,
+    reuse: Generation | None = None,
     facts: list[Fact] | None = None,
 ) -> Generation:
     """Fill a generation folder; mark it complete only after everything is written.
-    Chunks and facts go to two Chroma collections of the same client."""
+    Chunks and facts go to two Chroma collections of the same client; a local
+    generation also keeps both sets of vectors in item order (``vectors.npy``,
+    ``fact-vectors.npy``), which readers search with NumPy instead of opening Chroma.
+
+    ``reuse``: a complete local generation with the same collection and the same
+    chunks and facts in the same order (see :func:`reusable_generation`); its vector
+    files are copied instead of written again, so an unchanged re-ingest imports no chromadb."""
     facts = facts or []
+    if reuse is not None and not chroma_url:
+        return _copy_generation(path, chunks, facts, records, meta, reuse, progress)
     collection = meta["collection"]
     client = chroma_client(chroma_url, None if chroma_url else path / "chroma")
     try:
-        count = _add_all(vector_store(client, collection, embeddings), chunks, bool(chroma_url), progress)
-        fact_count = _add_all(vector_store(client, collection + FACT_SUFFIX, embeddings), facts, bool(chroma_url),
-                              progress)
+        chunk_store = vector_store(client, collection, embeddings)
+        fact_store = vector_store(client, collection + FACT_SUFFIX, embeddings)
+        count = _add_all(chunk_store, chunks, bool(chroma_url), progress)
+        fact_count = _add_all(fact_store, facts, bool(chroma_url), progress)
+        if not chroma_url:  # readers search these with NumPy, without opening Chroma
+            from vectorstore.dense import FACT_VECTORS_FILE, VECTORS_FILE
+
+            _save_dense_vectors(path / VECTORS_FILE, chunk_store, chunks)
+            _save_dense_vectors(path / FACT_VECTORS_FILE, fact_store, facts)
     finally:
         client.close()  # release the Chroma system (SQLite, HNSW) this process opened for the folder
     if count != len(chunks) or fact_count != len(facts):
@@ -171,7 +191,8 @@ def write_generation(
 
     BM25Index([tokenize(c.embed_text) for c in chunks]).save(path / KEYWORD_FILE)  # readers load it, no re-tokenizing
     BM25Index([tokenize(f.embed_text) for f in facts]).save(path / FACT_KEYWORD_FILE)
-    _write_json(path / META, {**meta, "chunks": len(chunks), "chroma_url": chroma_url or "", "complete": True})
+    _write_json(path / META, {**meta, "chunks": len(chunks), "facts": len(facts), "chroma_url": chroma_url or "",
+                              "complete": True})
     return Generation(path, json.loads((path / META).read_text(encoding="utf-8")))
 
 
@@ -185,6 +206,67 @@ def _add_all(store: Chroma, items: list, shared_server: bool, progress=None, bat
         if progress:
             progress(len(part))
     return store._collection.count()
+
+def reusable_generation(index_dir: Path, meta: dict[str, Any], chunks: list[Chunk],
+                        facts: list[Fact] | None = None) -> Generation | None:
+    """The current local generation when it holds exactly these chunks and facts, in this
+    order, embedded the same way (same collection name), with its vector files."""
+    from vectorstore.dense import FACT_VECTORS_FILE, VECTORS_FILE
+
+    facts = facts or []
+    try:
+        gen = current_generation(index_dir)
+        same = gen.collection == meta["collection"] and not gen.meta.get("chroma_url")
+        same = same and [c["id"] for c in gen.read_json("chunks.json")] == [c.id for c in chunks]
+        same = same and [f["id"] for f in gen.read_json(FACTS_FILE)] == [f.id for f in facts]
+    except (IndexError_, OSError, ValueError, KeyError, TypeError):
+        return None
+    files = ((gen.path / "chroma").is_dir() and (gen.path / VECTORS_FILE).is_file()
+             and (gen.path / FACT_VECTORS_FILE).is_file())
+    return gen if same and files else None
+
+
+def _copy_generation(
+    path: Path, chunks: list[Chunk], facts: list[Fact], records: dict[str, Any], meta: dict[str, Any],
+    reuse: Generation, progress,
+) -> Generation:
+    from vectorstore.dense import FACT_VECTORS_FILE, VECTORS_FILE, load_vectors
+    from vectorstore.keyword import KEYWORD_FILE, BM25Index, tokenize
+
+    shutil.copytree(reuse.path / "chroma", path / "chroma")
+    for name, items in ((VECTORS_FILE, chunks), (FACT_VECTORS_FILE, facts)):
+        shutil.copy2(reuse.path / name, path / name)
+        try:
+            rows = len(load_vectors(path / name))
+        except (OSError, ValueError):
+            rows = -1
+        if rows != len(items):
+            raise CorruptIndex(f"再利用したベクトルの件数が一致しません（{name}: {rows} 件 / 期待 {len(items)} 件）。{REBUILD_HINT}")
+    if progress:
+        progress(len(chunks) + len(facts))
+    _write_json(path / "chunks.json", [c.to_dict() for c in chunks])
+    _write_json(path / FACTS_FILE, [f.to_dict() for f in facts])
+    _write_json(path / "records.json", records)
+    for name, items in ((KEYWORD_FILE, chunks), (FACT_KEYWORD_FILE, facts)):
+        if BM25Index.load(reuse.path / name, len(items)) is not None:
+            shutil.copy2(reuse.path / name, path / name)
+        else:
+            BM25Index([tokenize(x.embed_text) for x in items]).save(path / name)
+    _write_json(path / META, {**meta, "chunks": len(chunks), "facts": len(facts), "chroma_url": "", "complete": True})
+    return Generation(path, json.loads((path / META).read_text(encoding="utf-8")))
+
+
+def _save_dense_vectors(target: Path, store: Chroma, items: list) -> None:
+    import numpy as np
+
+    from vectorstore.dense import save_vectors
+
+    got = store.get(include=["embeddings"])
+    row = {cid: i for i, cid in enumerate(got["ids"])}
+    if len(row) != len(items) or any(x.id not in row for x in items):
+        raise CorruptIndex(f"ベクトルの ID が一致しません（{len(row)} 件 / 期待 {len(items)} 件）。{REBUILD_HINT}")
+    vectors = np.asarray(got["embeddings"], dtype=np.float32).reshape(len(row), -1) if row else np.zeros((0, 1), np.float32)
+    save_vectors(target, vectors[[row[x.id] for x in items]] if items else vectors)
 
 
 def publish(index_dir: Path, generation: Generation) -> None:
