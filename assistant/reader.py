@@ -16,7 +16,7 @@ from assistant.compose import REFUSAL_HEAD, Writer
 from assistant.conversation import Focus, trim_topic
 from assistant.fact_search import ScoredFact, load_table, score_facts
 from assistant.query import Query
-from assistant.refusal import absent_kind, absent_metric, absent_topic, unknown_places
+from assistant.refusal import absent_kind, absent_metric, absent_topic, place_names, unknown_places
 from assistant.rerank import boost_kpi_match, boost_literal, boost_rare_words
 from assistant.retrieve import MeasureHit, Retriever
 from assistant.select import Selection, select
@@ -77,6 +77,7 @@ class Reader:
             cities = "・".join(i.city for i in self.plans.values())
             text = f"{'、'.join(places)}についての記載は、この計画（{cities}）にはありません。"
             return self._done(q, Answer(q.raw, text, [], refused=True, lead=text), None, [])
+        self._drop_period_years(q)
         vector = self.embeddings.embed_query(q.search_text) if self.retrieval_mode != "keyword" else None
         ranked = self._measures(q, vector)
         prior = self._prior(ranked)
@@ -87,6 +88,10 @@ class Reader:
             sel = Selection(q, refused=True, reason=reason, nearest=facts[:5], ranked=facts)
         else:
             sel = select(q, facts, self._topic_words(q), self._weight)
+            missing = self._places_not_in(q, sel)
+            if missing:
+                sel = Selection(q, refused=True, reason=f"{'、'.join(missing)}についての記載は計画にありません",
+                                nearest=facts[:5], ranked=facts)
             if not sel.refused and q.asks_for("definition"):
                 self._add_usage(sel, facts)
         answer = self.writer.answer(sel)
@@ -126,6 +131,26 @@ class Reader:
     def _measure(self, plan: str, number: int):
         parsed = self.snapshot.plans.get(plan)
         return parsed.measure(number) if parsed else None
+
+    def _drop_period_years(self, q: Question) -> None:
+        """「令和8年度から12年度の計画で…」: years that only restate a plan's period pin nothing."""
+        if len(q.years) != 2:
+            return
+        for pid in q.plans or list(self.plans):
+            info = self.plans[pid]
+            if info.start_year and info.end_year and set(q.years) == {info.start_year, info.end_year}:
+                q.years = []
+                return
+
+    def _places_not_in(self, q: Question, sel: Selection) -> list[str]:
+        """Places the question names (大分県, 別府市) that the answering facts never mention:
+        the plans then say nothing about that place's matter."""
+        if sel.refused:
+            return []
+        cities = {a for info in self.plans.values() for a in (info.city, info.city.rstrip("市町村"))}
+        places = [p for p in place_names(q.text) if p not in cities and not any(p.startswith(c) for c in cities)]
+        said = "\n".join(f"{s.fact.context}\n{s.fact.text}" for s in sel.picked + sel.support)
+        return [p for p in places if p not in said]
 
     def _topic_words(self, q: Question) -> list[tuple[str, ...]]:
         """The nouns naming what the question is about, each with its everyday alternatives
@@ -217,6 +242,30 @@ class Reader:
             out.append(Retrieved(h.plan, h.measure, round(h.score, 5), title, best.field if best else "",
                                  best.text[:200] if best else "", best.id if best else ""))
         return out
+
+
+def join_readings(question: str, readings: list[Reading]) -> Reading:
+    """One answer for several questions asked in one message: the leads and texts in order,
+    the citations of all; refused only when every part is."""
+    answers = [r.answer for r in readings]
+    answered = [a for a in answers if not a.refused]
+    text = "\n\n".join(a.text for a in answers)
+    lead = "\n".join(a.lead for a in answers if a.lead)
+    citations, seen = [], set()
+    for a in answers:
+        for c in a.citations:
+            key = (c.plan, c.measure, c.field, c.quote)
+            if key not in seen:
+                seen.add(key)
+                citations.append(c)
+    first = readings[0].answer
+    joined = Answer(question, text, citations, refused=not answered, retrieved=first.retrieved,
+                    intent="+".join(a.intent for a in answers), lead=lead,
+                    notice=" ".join(dict.fromkeys(a.notice for a in answers if a.notice)),
+                    evidence=[e for a in answers for e in a.evidence])
+    last = readings[-1]
+    selection = next((r.selection for r in readings if r.selection is not None and not r.answer.refused), None)
+    return Reading(last.question, joined, selection, last.focus)
 
 
 def _prior(ranked: list[MeasureHit], kinds: dict[tuple[str, str], str]) -> dict[tuple[str, str], float]:

@@ -50,6 +50,12 @@ def unknown_places(question: str, corpus: str) -> list[str]:
     return places
 
 
+def place_names(question: str) -> list[str]:
+    """Specific places the question names (大分県, 別府市), generic ones (本市, 県) left out."""
+    names = [m.group(1) + m.group(2) for m in _PLACE.finditer(question)]
+    return [n for n in dict.fromkeys(names) if n not in _GENERIC_PLACES]
+
+
 def weak_evidence(max_dense: float, max_keyword: float, dense_floor: float, keyword_floor: float) -> bool:
     return max_dense < dense_floor and max_keyword < keyword_floor
 

@@ -21,6 +21,7 @@ MIN_DENSE = 0.42  # below this and without keyword support, nothing in the plans
 MIN_KEYWORD = 0.35
 PART_MARGIN = 0.35
 YEAR_MARGIN = 0.1
+AGE_GROUP = re.compile(r"\d+代")
 COVER_MIN = 0.25  # a number answers only when its fact says most of what the question names  # a fact for a second part may score this much below the first pick
 SUPPORT_MARGIN = 0.25
 OPEN_SUPPORT_MARGIN = 0.6
@@ -63,6 +64,9 @@ def select(q: Question, ranked: list[ScoredFact], words: list[str] | None = None
         return _refuse(q, pool, "")
     if "compare" in q.asks and not q.measures_named:
         return _compare(q, pool)
+    if q.asks_for("which_measure"):  # 「どの施策？」: a measure answers
+        pool = [s for s in pool if s.fact.measure is not None] or pool
+        best = pool[0]
     hard = [a for a in q.asks if a in HARD_ASKS]
     near = [s for s in pool if s.group == best.group or s.score >= best.score - PART_MARGIN]
     if q.years:
@@ -106,11 +110,20 @@ def select(q: Question, ranked: list[ScoredFact], words: list[str] | None = None
         picked.append(holder)
     if q.asks_for("target") and not q.years:
         picked += _other_years(picked[0], pool)
+    elif len(q.years) > 1:  # 「令和7年度と令和8年度でそれぞれ」: one fact per year
+        for y in q.years:
+            if not any(satisfies_year(p.fact, y) for p in picked):
+                more = next((s for s in near if satisfies_year(s.fact, y) and s.group == picked[0].group), None)
+                if more is not None:
+                    picked.append(more)
     picked = list(dict.fromkeys(picked))
     if words and weight and _asks_quantity(q):
         numbered = [p for p in picked if re.search(r"\d", p.fact.text)] or picked
         if max(coverage(words, p.fact, weight) for p in numbered) < COVER_MIN:
             return _refuse(q, pool, "お尋ねの対象についての数値は計画に書かれていません")
+        for group in AGE_GROUP.findall(q.text):  # a breakdown by age must be in the figure itself
+            if not any(group in p.fact.text for p in numbered):
+                return _refuse(q, pool, f"{group}についての内訳は計画に書かれていません")
     return Selection(q, picked=picked, support=_support(picked, pool, open_question=not hard and not q.units),
                      ranked=pool, unstated=unstated)
 

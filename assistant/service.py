@@ -18,12 +18,12 @@ from pathlib import Path
 
 from assistant.conversation import Conversation
 from assistant.guard import clean_question
-from assistant.reader import Reader, Reading
+from assistant.reader import Reader, Reading, join_readings
 from assistant.retrieve import MeasureHit
 from assistant.settings import Settings
 from assistant.streaming import stream_answer
 from assistant.types import Answer, InvalidQuestion
-from assistant.understand import understand
+from assistant.understand import split_questions, understand
 from ingest.records import Measure, PlanInfo
 from vectorstore.keyword import content_words
 from vectorstore.snapshot import Snapshot, load_snapshot
@@ -83,16 +83,37 @@ class Assistant:
         return self.read(question, plan, conversation).answer
 
     def read(self, question: str, plan: str | None = None, conversation: Conversation | None = None) -> Reading:
-        """The answer with what it rests on (question analysis, selected facts, focus)."""
+        """The answer with what it rests on (question analysis, selected facts, focus).
+        Two questions in one message are answered one after the other and joined."""
         started = time.perf_counter()
         text = clean_question(question, self.settings.max_question_chars)
         snap, reader = self._current()
         if plan and plan not in snap.plans and plan != "both":
             raise InvalidQuestion(f"計画 ID「{plan}」はありません（ある ID: {', '.join(snap.plans)}）。")
+        parts = split_questions(text)
+        if len(parts) > 1:
+            scratch = Conversation(turns=list(conversation.turns), foci=list(conversation.foci)) if conversation \
+                else Conversation()
+            readings = [self._read_one(part, plan, scratch, snap, reader) for part in parts]
+            reading = join_readings(question, readings)
+        else:
+            reading = self._read_one(text, plan, conversation, snap, reader, add=False)
+        answer = reading.answer
+        if self.backend is not None and not answer.refused and reading.selection is not None:
+            targets = [MeasureHit(s.fact.plan, s.fact.measure, s.fact.title, s.score) for s in reading.selection.picked]
+            answer = self.backend.rewrite(reading.question, answer, targets, snap)
+            reading.answer = answer
+        answer.question = question
+        answer.latency_ms = round((time.perf_counter() - started) * 1000, 1)
+        if conversation is not None:
+            conversation.add(answer, reading.focus)
+        return reading
+
+    def _read_one(self, text: str, plan: str | None, conversation: Conversation | None, snap, reader,
+                  add: bool = True) -> Reading:
         chosen = None if plan == "both" else plan
         q = understand(text, reader.plans, snap.known_measures(), chosen,
                        focus=conversation.focus if conversation else None, topic_words=content_words)
-        q.raw = question
         if plan == "both":
             q.plans = list(snap.plans)
         if not q.measures:
@@ -101,15 +122,8 @@ class Assistant:
                 q.measures, q.measures_named = titled, True
                 q.plans = q.plans or list(dict.fromkeys(p for p, _ in titled))
         reading = reader.read(q)
-        answer = reading.answer
-        if self.backend is not None and not answer.refused and reading.selection is not None:
-            targets = [MeasureHit(s.fact.plan, s.fact.measure, s.fact.title, s.score) for s in reading.selection.picked]
-            answer = self.backend.rewrite(q, answer, targets, snap)
-            reading.answer = answer
-        answer.question = question
-        answer.latency_ms = round((time.perf_counter() - started) * 1000, 1)
-        if conversation is not None:
-            conversation.add(answer, reading.focus)
+        if add and conversation is not None:
+            conversation.add(reading.answer, reading.focus)
         return reading
 
     def stream(self, question: str, plan: str | None = None,

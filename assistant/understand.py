@@ -20,16 +20,18 @@ from ingest.records import PlanInfo
 # What a question asks for (cue → pattern). Several may hold: 「担当課と期間は？」.
 ASKS: dict[str, re.Pattern[str]] = {
     "target": re.compile(r"(目標|目指|KPI|ＫＰＩ|指標|水準|どこまで|伸ばす|増やす|減らす|引き上げ|高める|下げる|数値|見込"
-                         r"|めざ|狙|ねら)"),
+                         r"|めざ|狙|ねら|(に|まで)(する|します|したい|増や|伸ば|上げ|減ら))"),
     "baseline": re.compile(r"(現状|現在|(今|いま)(は|の|って|、|どれ|どの|何|現在|時点)|実績|これまで|時点|もともと|元々|基準|現時点"
                            r"|何年度と比べ|いつと比べ|比べて|出発点|スタート地点|前の計画|これまでに)"),
     "department": re.compile(r"(担当|部署|どこの課|何課|所管|どの課|誰が|だれが|どこが|事務局|課は|課って|どこがやる|部局)"),
     "when": re.compile(r"(いつ|何年|時期|期間|スケジュール|工程|開始|始ま|始め|スタート|予定|めど|目途|頃|から[？?]|まで[？?]"
                        r"|年度から|年度まで|導入され|何月)"),
-    "final": re.compile(r"(最終|達成見込|達成する見込|あるべき姿|ゴール|最後に)"),
+    "final": re.compile(r"(最終|達成見込|達成する見込|あるべき姿|ゴール|最後に|目指す姿"
+                        r"|(いつ|何年度)まで(に|で)?[^。？?]{0,12}(見込|実現|完了|達成|導入され|終わ))"),
     "definition": re.compile(r"(用語|(?<!こ)とは[？?何]?|って(何|なに)(?=[？?。]|$|です|なの|だろ|\s)|の意味|意味は|どういう意味"
                              r"|どう説明|どういうもの|ってどういう|って言葉|という言葉|の言葉|ってなんのこと|って何のこと)"),
-    "period": re.compile(r"(計画期間|計画の期間|(計画|プラン|第\d期)[^。？?]{0,15}(いつから|いつまで|何年|期間|から|まで))"),
+    "period": re.compile(r"((計画期間|計画の期間)(は|って|を|[？?])|(計画|プラン|第\d期)(は|って)?[、\s]*(いつから|いつまで|何年間)"
+                         r"|何年度から何年度まで)"),
     "survey": re.compile(r"(アンケート|回答率|回収率|回答者|回答数|調査対象|有効回答|何人に送|何人に配|調査期間|市民の声)"),
     "reason": re.compile(r"(なぜ|何で|なんで|どうして|理由|背景|課題|きっかけ|経緯|問題|困って)"),
     "what": re.compile(r"(何をする|何をして|何する|内容|概要|どんな|どういう|どう変わ|どう進め|どうする|どうやって|何が|取組|取り組み"
@@ -115,6 +117,16 @@ def strip_instructions(text: str) -> tuple[str, bool]:
     return cleaned, True
 
 
+def split_questions(text: str) -> list[str]:
+    """「…は何年度まで？部会の事務局はどこの課？」: two questions in one message, each answered
+    on its own (the second as a follow-up of the first). One question stays whole."""
+    parts = [p.strip() for p in re.split(r"(?<=[？?])", text) if p.strip()]
+    questions = [p for p in parts if len(re.sub(r"\W", "", p)) >= 4]
+    if len(questions) < 2 or len(questions) > 3 or len(questions) != len(parts):
+        return [text]
+    return questions
+
+
 def asks_in(text: str) -> list[str]:
     found = [(m.start(), name) for name, pattern in ASKS.items() if (m := pattern.search(text))]
     return [name for _, name in sorted(found)]
@@ -174,7 +186,8 @@ def understand(raw: str, plans: dict[str, PlanInfo], known: dict[str, set[int]],
 
 
 ASKS_WORD = re.compile("|".join(p.pattern for p in [*ASKS.values(), _ASKED_COUNTER, _ASKED_RATE, _ASKED_PEOPLE])
-                       + r"|年度|市$|^(予定|計画|最終|年間|数|人数|件数|回数|割合|数字|数値|人|件|話|こと|もの|ほう|方)$")
+                       + r"|年度|市$|^(予定|計画|最終|年間|数|人数|件数|回数|割合|数字|数値|人|件|話|こと|もの|ほう|方|姿|達成|実現"
+                         r"|見込み|程度|具体|詳細|内容)$")
 
 
 def inherit(q: Question, focus: Focus, keep_topic: bool) -> None:

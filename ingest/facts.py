@@ -111,8 +111,7 @@ def pieces(text: str) -> list[tuple[str, str]]:
             out.append((heading, (f"{heading} " if heading else "") + " ".join(items)))
             items.clear()
 
-    for line in text.split("\n"):
-        line = line.strip()
+    for line in _join_wrapped(text.split("\n")):
         if not line or _TOC.search(line):
             continue
         if _BRACKET_HEAD.match(line) or (len(line) <= _HEADING_CHARS and not re.search(r"[。．！？:：\d%％]", line)
@@ -129,6 +128,22 @@ def pieces(text: str) -> list[tuple[str, str]]:
         for sentence in _sentences(line):
             out.append((heading, sentence))
     flush()
+    return out
+
+
+def _join_wrapped(lines: list[str]) -> list[str]:
+    """Undo the PDF's line wraps: a long line that stops mid-sentence continues on the next
+    line (「…「延岡市DX戦略推進本部」」+「（以下、「本部」という。）を設置し…」)."""
+    out: list[str] = []
+    for raw in lines:
+        line = raw.strip()
+        prev = out[-1] if out else ""
+        if (line and prev and len(prev) > _HEADING_CHARS and not re.search(r"[。．！？!?:：]$", prev)
+                and not _ENUM.match(line) and not _BRACKET_HEAD.match(line) and not _ENUM.match(prev)
+                and not re.search(r"\d\s*$", prev) and "\t" not in prev):
+            out[-1] = prev + line
+        else:
+            out.append(line)
     return out
 
 
