@@ -1,35 +1,35 @@
-"""The evidence an LLM answers from: selected measures and sections as ``(key, label, text)``.
+"""The evidence an LLM answers from: the selected facts' measures and sections as
+``(key, label, text)``.
 
-One small function on purpose: what counts as evidence (whole measures today)
-changes independently of how the LLM is called and checked.
+The reader's selection decides what the answer rests on; the LLM reads the same
+facts (first the picked ones, then the rest of their measure or section in plan
+order) so the extractive answer and the LLM's answer come from one evidence set.
 """
 
 from __future__ import annotations
 
-from vectorstore.snapshot import Snapshot
+EvidenceItem = tuple[str, str, str]  # key ("oita:3", "nobeoka:ch5-1"), label, text
+MAX_FACTS_PER_ITEM = 24
 
-EvidenceItem = tuple[str, str, str]  # key ("oita:3", "nobeoka:survey-4"), label, text
 
-
-def llm_context(targets, snapshot: Snapshot) -> list[EvidenceItem]:
-    """A measure brings all its chunks; a section brings the chunks retrieval found."""
+def llm_context(selection, snapshot) -> list[EvidenceItem]:
+    """One item per measure or section of the selection's facts."""
+    if selection is None:
+        return []
+    chosen = [s.fact for s in list(selection.picked) + list(selection.support)]
     items: dict[str, tuple[str, list[str]]] = {}
-
-    def add(key: str, label: str, chunks) -> None:
-        texts = items.setdefault(key, (label, []))[1]
-        texts += [c.embed_text for c in chunks if c.embed_text not in texts]
-
-    for target in targets:
-        plan = snapshot.plans.get(target.plan)
-        if plan is None:
+    for fact in chosen:
+        key = f"{fact.plan}:{fact.measure}" if fact.measure is not None else f"{fact.plan}:{fact.section or fact.field}"
+        if key in items:
             continue
-        if target.measure is None:
-            for hit in target.hits:
-                if hit.chunk.section:
-                    add(f"{target.plan}:{hit.chunk.section}", f"{plan.info.city} {hit.chunk.title}", [hit.chunk])
-            continue
-        measure = plan.measure(int(target.measure))
-        label = f"{plan.info.measure_name(target.measure)} {measure.title if measure else target.title}".strip()
-        add(f"{target.plan}:{target.measure}", label,
-            [c for c in snapshot.chunks if c.plan == target.plan and c.measure == target.measure])
-    return [(key, label, "\n".join(texts)) for key, (label, texts) in items.items() if texts]
+        plan = snapshot.plans.get(fact.plan)
+        city = plan.info.city if plan else fact.plan
+        label = (f"{plan.info.measure_name(fact.measure)} {fact.title}" if plan and fact.measure is not None
+                 else f"{city} {fact.title}")
+        same = [f for f in snapshot.facts if f.plan == fact.plan and f.measure == fact.measure
+                and (fact.measure is not None or f.section == fact.section)]
+        first = [f for f in chosen if f in same]
+        rest = [f for f in same if f not in first]
+        lines = [f"{f.context}: {f.text}" for f in (first + rest)[:MAX_FACTS_PER_ITEM]]
+        items[key] = (label, lines)
+    return [(key, label, "\n".join(lines)) for key, (label, lines) in items.items() if lines]

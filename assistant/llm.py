@@ -119,8 +119,9 @@ class LLMBackend:
     def from_settings(cls, flavour: str, settings: Settings) -> LLMBackend:
         return cls(make_chat_model(flavour, settings), flavour, settings.llm_model, settings.llm_timeout_s)
 
-    def rewrite(self, query, draft: Answer, targets, snapshot) -> Answer:
-        items = llm_context(targets, snapshot)
+    def rewrite(self, query, draft: Answer, selection, snapshot) -> Answer:
+        """The LLM's answer from the selection's facts, verified; otherwise ``draft`` with a notice."""
+        items = llm_context(selection, snapshot)
         if not items:
             return draft
         try:

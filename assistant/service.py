@@ -100,8 +100,7 @@ class Assistant:
             reading = self._read_one(text, plan, conversation, snap, reader, add=False)
         answer = reading.answer
         if self.backend is not None and not answer.refused and reading.selection is not None:
-            targets = [MeasureHit(s.fact.plan, s.fact.measure, s.fact.title, s.score) for s in reading.selection.picked]
-            answer = self.backend.rewrite(reading.question, answer, targets, snap)
+            answer = self.backend.rewrite(reading.question, answer, reading.selection, snap)
             reading.answer = answer
         answer.question = question
         answer.latency_ms = round((time.perf_counter() - started) * 1000, 1)
