@@ -21,6 +21,7 @@ MIN_DENSE = 0.42  # below this and without keyword support, nothing in the plans
 MIN_KEYWORD = 0.35
 PART_MARGIN = 0.35
 YEAR_MARGIN = 0.1
+RICHER_MARGIN = 0.1
 AGE_GROUP = re.compile(r"\d+代")
 COVER_MIN = 0.25  # a number answers only when its fact says most of what the question names  # a fact for a second part may score this much below the first pick
 SUPPORT_MARGIN = 0.25
@@ -163,22 +164,24 @@ def _blank_date(q: Question, first: ScoredFact, near: list[ScoredFact]) -> str:
 
 
 def _prefer(near: list[ScoredFact], hard: list[str], best: ScoredFact) -> ScoredFact:
-    """The candidate that holds the most asked kinds of fact (the first ask first), from the
-    best candidate's measure or section when one there does."""
+    """The best-scoring candidate that holds the first asked kind of fact (from the best
+    candidate's measure or section when one there does); one a little lower that holds
+    more of the asked kinds wins over it."""
     if not near:
         return best
     if not hard:
         return near[0]
-
-    def held(s: ScoredFact) -> tuple[int, int]:
-        return (sum(satisfies(s.fact, a) for a in hard), int(satisfies(s.fact, hard[0])))
-
-    top = max(held(s) for s in near)
-    if top == (0, 0):
+    holders = [s for s in near if satisfies(s.fact, hard[0])]
+    if not holders:
+        holders = [s for s in near if any(satisfies(s.fact, a) for a in hard)]
+    if not holders:
         return near[0]
-    holders = [s for s in near if held(s) == top]
-    home = [s for s in holders if s.group == best.group]
-    return (home or holders)[0]
+    home = [s for s in holders if s.group == best.group] or holders
+    choice = home[0]
+    count = sum(satisfies(choice.fact, a) for a in hard)
+    richer = [s for s in holders if sum(satisfies(s.fact, a) for a in hard) > count
+              and s.score >= choice.score - RICHER_MARGIN]
+    return richer[0] if richer else choice
 
 
 def _compare(q: Question, pool: list[ScoredFact]) -> Selection:

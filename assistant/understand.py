@@ -22,7 +22,8 @@ ASKS: dict[str, re.Pattern[str]] = {
     "target": re.compile(r"(目標|目指|KPI|ＫＰＩ|指標|水準|どこまで|伸ばす|増やす|減らす|引き上げ|高める|下げる|数値|見込"
                          r"|めざ|狙|ねら|(に|まで)(する|します|したい|増や|伸ば|上げ|減ら))"),
     "baseline": re.compile(r"(現状|現在|(今|いま)(は|の|って|、|どれ|どの|何|現在|時点)|実績|これまで|時点|もともと|元々|基準|現時点"
-                           r"|何年度と比べ|いつと比べ|比べて|出発点|スタート地点|前の計画|これまでに)"),
+                           r"|何年度と比べ|いつと比べ|比べて|出発点|スタート地点|前の計画|これまでに"
+                           r"|(どのくらい|どれくらい|どれだけ|何人|何件)[^。？?]{0,10}(てる|ている|ています|いる|あった|だった|された))"),
     "department": re.compile(r"(担当|部署|どこの課|何課|所管|どの課|誰が|だれが|どこが|事務局|課は|課って|どこがやる|部局)"),
     "when": re.compile(r"(いつ|何年|時期|期間|スケジュール|工程|開始|始ま|始め|スタート|予定|めど|目途|頃|から[？?]|まで[？?]"
                        r"|年度から|年度まで|導入され|何月)"),
@@ -121,7 +122,7 @@ def split_questions(text: str) -> list[str]:
     """「…は何年度まで？部会の事務局はどこの課？」: two questions in one message, each answered
     on its own (the second as a follow-up of the first). One question stays whole."""
     parts = [p.strip() for p in re.split(r"(?<=[？?])", text) if p.strip()]
-    questions = [p for p in parts if len(re.sub(r"\W", "", p)) >= 4]
+    questions = [p for p in parts if len(re.sub(r"\W", "", p)) >= 4 and p.endswith(("？", "?"))]
     if len(questions) < 2 or len(questions) > 3 or len(questions) != len(parts):
         return [text]
     return questions
@@ -142,6 +143,7 @@ def units_in(text: str) -> list[str]:
     return list(dict.fromkeys(units))
 
 
+_ERA_SPAN = re.compile(r"(?:令和|R)\s*\d+\s*年?度?\s*(?:から|～|~|〜|-|ー)\s*(\s*)(\d{1,2})\s*年度")
 _POINTING = re.compile(r"(それ|その|そこ|この|あれ|同じ|そっち|こっち|そちら|さっき|先ほど|前の|同施策)")
 
 
@@ -171,6 +173,8 @@ def understand(raw: str, plans: dict[str, PlanInfo], known: dict[str, set[int]],
     if measures and not scoped:
         scoped = list(dict.fromkeys(p for p, _ in measures))
     years = years_in(text)
+    for m in _ERA_SPAN.finditer(text):  # 「令和8年度から12年度」: the second year is 令和 too
+        years = sorted(set(years) | {2018 + int(m.group(2))})
     asks = asks_in(text)
     if len(named) > 1 and "compare" not in asks:
         asks.append("compare")

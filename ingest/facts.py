@@ -140,7 +140,7 @@ def _join_wrapped(lines: list[str]) -> list[str]:
         prev = out[-1] if out else ""
         if (line and prev and len(prev) > _HEADING_CHARS and not re.search(r"[。．！？!?:：]$", prev)
                 and not _ENUM.match(line) and not _BRACKET_HEAD.match(line) and not _ENUM.match(prev)
-                and not re.search(r"\d\s*$", prev) and "\t" not in prev):
+                and not re.search(r"\d\s*$", prev) and not any(t in prev or t in line for t in ("\t", "｜"))):
             out[-1] = prev + line
         else:
             out.append(line)
