@@ -20,6 +20,48 @@ REFUSAL_HEAD = "計画にはその記載がありません。"
 QUOTE_CHARS = 160
 
 
+LEAD_CHARS = 110  # a longer sentence is cut to the clauses that hold what was asked
+_CLAUSE_END = re.compile(r"(?<=[、。，；])")
+_HINTS = {
+    "department": re.compile(r"[一-龥ァ-ヶ]+(課|部|室|局|センター|本部|部会|チーム)"),
+    "when": re.compile(r"(\d{4}年|令和\s*\d+|平成\s*\d+|R\s?\d+|\d+年度|\d+月|年度末)"),
+    "target": re.compile(r"\d"),
+    "baseline": re.compile(r"\d"),
+}
+
+
+def focus_clause(text: str, q) -> str:
+    """The part of a long sentence that answers: the run of clauses (at most LEAD_CHARS)
+    holding the most question words and the kind of thing asked (a department, a date, a
+    number), marked with 「…」 where it was cut."""
+    if len(text) <= LEAD_CHARS:
+        return text
+    from vectorstore.keyword import content_words, sentence_forms
+
+    clauses = [c for c in _CLAUSE_END.split(text) if c]
+    words = content_words(q.text)
+    hints = [_HINTS[a] for a in q.asks if a in _HINTS]
+
+    def score(part: str) -> float:
+        forms = sentence_forms(part)
+        return (sum(len(w) for w in words if w in part or w in forms)
+                + sum(4 for h in hints if h.search(part)))
+
+    best, best_score = (0, 1), -1.0
+    for i in range(len(clauses)):
+        length = 0
+        for j in range(i, len(clauses)):
+            length += len(clauses[j])
+            if length > LEAD_CHARS and j > i:
+                break
+            value = score("".join(clauses[i : j + 1])) - 0.001 * i
+            if value > best_score:
+                best, best_score = (i, j + 1), value
+    i, j = best
+    part = "".join(clauses[i:j]).strip()
+    return ("…" if i > 0 else "") + part + ("…" if j < len(clauses) and not part.endswith("。") else "")
+
+
 def _quote(text: str, limit: int = QUOTE_CHARS) -> str:
     text = re.sub(r"\s+", " ", text).strip()
     return text if len(text) <= limit else text[: limit - 1] + "…"
@@ -51,14 +93,15 @@ class Writer:
 
     # --- one fact as a sentence ----------------------------------------------
     def sentence(self, fact: Fact, sel: Selection, first: bool) -> str:
+        """One fact as a sentence; the asked value comes early, the place in brackets after it."""
         q = sel.question
         where = self.place(fact)
         if fact.field == "kpi":
             when = fact.year_label or (f"{fact.year}年度" if fact.year else "")
             base = ""
             if q.asks_for("baseline") and fact.baseline:
-                base = f"現状値は{fact.baseline}{'（' + fact.baseline_date + '）' if fact.baseline_date else ''}、"
-            return f"{where}の{when}の目標（KPI）は、{base}「{fact.text}」です。"
+                base = f"（現状値 {fact.baseline}{'：' + fact.baseline_date if fact.baseline_date else ''}）"
+            return f"{where}の{when}の目標（KPI）は「{fact.text}」です{base}。"
         if fact.field == "baseline":
             return f"{where}によると、{fact.text}です。"
         if fact.field == "milestone":
@@ -67,23 +110,28 @@ class Writer:
                 keys = {f"R{y - 2018}" for y in q.years}
                 cells = tuple(c for c in cells if c[0] in keys) or cells
             label = re.sub(r"^.*｜工程表\s*", "", fact.context) or "取組"
-            return f"{where}の工程表では、「{label}」は " + " / ".join(f"{k}: {v}" for k, v in cells) + " です。"
+            return f"工程表では「{label}」は " + " / ".join(f"{k}: {v}" for k, v in cells) + f" です（{where}）。"
         if fact.field == "final_goal":
-            return f"{where}の最終的な目標は、{fact.text}"
+            when, _, goal = fact.text.partition(": ")
+            goal = goal if when.startswith("達成見込み年度") else fact.text
+            goal = focus_clause(goal, q) if first else goal
+            head = f"{when.replace('達成見込み年度 ', '達成見込み年度は')}、" if goal is not fact.text else ""
+            return f"{head}最終的な目標は「{goal.rstrip('。')}」です（{where}）。"
         if fact.field == "action" and (fact.departments or fact.period):
-            meta = []
-            if fact.period:
-                meta.append(f"期間は{fact.period}")
-            if fact.departments:
-                meta.append(f"担当は{'、'.join(fact.departments)}")
             body = re.sub(r"【[^】]*】$", "", fact.text).strip()
-            return f"{where}の取組「{body}」の{'、'.join(meta)}です。"
+            deps = "、".join(fact.departments)
+            if q.asks_for("department") and deps:
+                period = f"、期間は{fact.period}" if fact.period else ""
+                return f"担当は{deps}です（{where}の取組「{body}」{period}）。"
+            meta = "、".join(x for x in (fact.period, f"担当は{deps}" if deps else "") if x)
+            return f"取組「{body}」は{meta}です（{where}）。"
         if fact.field == "glossary":
             term, _, explanation = fact.text.partition(": ")
-            return f"{where}では、{term}は「{explanation}」と説明されています。"
+            return f"{term}は「{explanation}」と説明されています（{where}）。"
         if fact.field == "plan":
             return fact.text
-        text = fact.text if fact.text.endswith(("。", "」", "）", ")")) else fact.text + "。"
+        text = focus_clause(fact.text, q) if first else fact.text
+        text = text if text.endswith(("。", "」", "）", ")", "…")) else text + "。"
         return f"{text}（{where}）" if first else text
 
     # --- the answer ------------------------------------------------------------

@@ -43,6 +43,7 @@ PLAN_GROUPS = {"s:plan", "s:visions"}
 AFFINITY: dict[str, dict[str, float]] = {
     "target": {"kpi": 1.0, "milestone": 0.6, "final_goal": 0.4, "kgi": 0.7, "section": 0.1},
     "baseline": {"baseline": 1.0, "kpi": 0.6, "background": 0.4, "section": 0.3, "survey": 0.3},
+    "now": {"baseline": 0.8, "kpi": 0.3, "background": 0.4, "survey": 0.4},
     "department": {"action": 0.8, "section": 0.2},
     "when": {"action": 0.5, "milestone": 0.8, "final_goal": 0.5, "plan": 0.5, "section": 0.2, "survey": 0.2},
     "final": {"final_goal": 1.0, "kgi": 0.6, "goal_state": 0.6},
@@ -121,7 +122,8 @@ def satisfies(fact: Fact, ask: str) -> bool:
     if ask == "baseline":
         if _BLANK_BASELINE.search(fact.text):
             return False  # 「現状値 —」: the plan gives none
-        return fact.field == "baseline" or bool(fact.baseline) or bool(re.search(r"(現状|実績|時点|現在)", fact.text))
+        return (fact.field in ("baseline", "survey") or bool(fact.baseline)
+                or bool(re.search(r"(現状|実績|時点|現在)", fact.text)))
     if ask == "target":
         return fact.field in ("kpi", "milestone", "final_goal", "kgi") or bool(re.search(r"(目標|目指)", fact.text))
     if ask == "final":

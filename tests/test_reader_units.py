@@ -160,7 +160,7 @@ def test_first_sentence_states_the_kpi_with_the_plan_number_as_written():
     sel = select(q, [fact("大分市公式アプリのダウンロード件数 【76,000件/累積】", field="kpi", year=2026,
                           year_label="2026(令和8)年度", value="76,000件")])
     answer = Writer(PLANS).answer(sel)
-    assert answer.lead.startswith("大分市 No.3「公式アプリの機能拡充」の2026(令和8)年度の目標")
+    assert answer.lead.startswith("大分市 No.3「公式アプリの機能拡充」の2026(令和8)年度の目標（KPI）は")
     assert "76,000件/累積" in answer.lead and answer.text.startswith(answer.lead)
     assert [(c.plan, c.measure, c.field) for c in answer.citations] == [("oita", "3", "kpi")]
 
@@ -179,3 +179,15 @@ def test_refusal_says_so_and_names_the_nearest_measure():
     answer = Writer(PLANS).answer(sel)
     assert answer.refused and answer.text.startswith(REFUSAL_HEAD)
     assert "2030年度" in answer.text and "大分市 No.3" in answer.text
+
+
+def test_a_long_sentence_is_cut_to_the_clauses_that_answer():
+    from assistant.compose import LEAD_CHARS, focus_clause
+
+    long = ("具体的には、市長を本部長とし、各部長で構成される「本部」を設置し、その直属に司令塔として「部会」を設置し、"
+            "所管業務の枠を超えて横断的に取り組む「アクションチーム（AT）」が個別施策の推進を図りながら、"
+            "担当副市長が中心となって進捗管理を行い、部会の事務局は情報政策課が担います。")
+    q = ask("部会の事務局はどこの課が担当？")
+    part = focus_clause(long, q)
+    assert "情報政策課" in part and len(part) <= LEAD_CHARS + 2 and part.startswith("…")
+    assert focus_clause("短い文です。", q) == "短い文です。"
