@@ -20,7 +20,7 @@ REFUSAL_HEAD = "計画にはその記載がありません。"
 QUOTE_CHARS = 160
 
 
-LEAD_CHARS = 110  # a longer sentence is cut to the clauses that hold what was asked
+LEAD_CHARS = 130  # a longer sentence is cut to the clauses that hold what was asked
 _CLAUSE_END = re.compile(r"(?<=[、。，；])")
 _HINTS = {
     "department": re.compile(r"[一-龥ァ-ヶ]+(課|部|室|局|センター|本部|部会|チーム)"),
@@ -130,7 +130,7 @@ class Writer:
             return f"{term}は「{explanation}」と説明されています（{where}）。"
         if fact.field == "plan":
             return fact.text
-        text = focus_clause(fact.text, q) if first else fact.text
+        text = focus_clause(fact.text, q) if first and fact.field != "summary" else fact.text
         text = text if text.endswith(("。", "」", "）", ")", "…")) else text + "。"
         return f"{text}（{where}）" if first else text
 
@@ -143,8 +143,11 @@ class Writer:
         if "department" in sel.unstated and sel.picked:
             lead_parts.insert(0, f"{self.place(sel.picked[0].fact)}の取組ごとの担当課は計画に書かれていません。取組と工程は次のとおりです。")
         lead = "\n".join(dict.fromkeys(lead_parts))
+        # A sentence cut to its answering clauses is quoted whole right after the lead.
+        whole = [s.fact.text for s in sel.picked if "…" in lead and s.fact.field not in ("kpi", "baseline", "milestone")
+                 and s.fact.text not in lead and len(s.fact.text) > LEAD_CHARS]
         lines = [lead]
-        support = [self.sentence(s.fact, sel, first=False) for s in sel.support]
+        support = [f"（全文）{t}" for t in whole] + [self.sentence(s.fact, sel, first=False) for s in sel.support]
         support = [s for s in support if s not in lead]
         if support:
             lines.append("\n".join(f"・{s}" for s in support))
