@@ -81,7 +81,7 @@ def group_key(fact: Fact) -> tuple[str, str]:
     return fact.plan, f"s:{fact.section}"
 
 
-def coverage(words: list[tuple[str, ...]], fact: Fact, weight) -> float:
+def coverage(words: list[tuple[str, ...]], fact: Fact, weight, extra: str = "") -> float:
     """Share (by weight) of the question's nouns the fact says, in its text or its place
     (measure title, heading); a noun counts when it or one of its everyday alternatives
     (先生 → 教員) is there. The thing asked about must be in the answer."""
@@ -89,7 +89,7 @@ def coverage(words: list[tuple[str, ...]], fact: Fact, weight) -> float:
         return 1.0
     from vectorstore.keyword import sentence_forms
 
-    body = f"{fact.context}\n{fact.text}"
+    body = f"{fact.context}\n{fact.text}\n{extra}"
     forms = sentence_forms(body)
     total = sum(weight(w[0]) for w in words)
     said = sum(weight(w[0]) for w in words if any(a in body or a in forms for a in w))
@@ -122,8 +122,7 @@ def satisfies(fact: Fact, ask: str) -> bool:
     if ask == "baseline":
         if _BLANK_BASELINE.search(fact.text):
             return False  # 「現状値 —」: the plan gives none
-        return (fact.field in ("baseline", "survey") or bool(fact.baseline)
-                or bool(re.search(r"(現状|実績|時点|現在)", fact.text)))
+        return fact.field == "baseline" or bool(fact.baseline) or bool(re.search(r"(現状|実績|時点|現在)", fact.text))
     if ask == "target":
         return fact.field in ("kpi", "milestone", "final_goal", "kgi") or bool(re.search(r"(目標|目指)", fact.text))
     if ask == "final":

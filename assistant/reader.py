@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from assistant.compose import REFUSAL_HEAD, Writer
 from assistant.conversation import Focus, trim_topic
-from assistant.fact_search import ScoredFact, load_table, score_facts
+from assistant.fact_search import ScoredFact, group_key, load_table, score_facts
 from assistant.query import Query
 from assistant.refusal import absent_kind, absent_metric, absent_topic, place_names, unknown_places
 from assistant.rerank import boost_kpi_match, boost_literal, boost_rare_words
@@ -57,6 +57,7 @@ class Reader:
         self.table = load_table(snapshot)
         self._corpus = "\n".join(f.text for f in snapshot.facts) + "\n" + "\n".join(c.text for c in snapshot.chunks)
         self._plan_corpus = {pid: "\n".join(f.text for f in snapshot.facts if f.plan == pid) for pid in snapshot.plans}
+        self._summaries = {group_key(f): f.text for f in snapshot.facts if f.field == "summary" and f.block == "summary"}
         self._section_kinds = {(pid, sec.key): sec.kind for pid, p in snapshot.plans.items() for sec in p.sections}
         self._measure_texts: dict[tuple[str, str], str] = {}
         for f in snapshot.facts:
@@ -87,7 +88,7 @@ class Reader:
         if reason is not None:
             sel = Selection(q, refused=True, reason=reason, nearest=facts[:5], ranked=facts)
         else:
-            sel = select(q, facts, self._topic_words(q), self._weight)
+            sel = select(q, facts, self._topic_words(q), self._weight, self._summary_of)
             missing = self._places_not_in(q, sel)
             if missing:
                 sel = Selection(q, refused=True, reason=f"{'、'.join(missing)}についての記載は計画にありません",
@@ -134,7 +135,7 @@ class Reader:
 
     def _drop_period_years(self, q: Question) -> None:
         """「令和8年度から12年度の計画で…」: years that only restate a plan's period pin nothing."""
-        if len(q.years) != 2:
+        if len(q.years) != 2 or not re.search(r"年度?\s*(から|～|~|〜)", q.text):
             return
         for pid in q.plans or list(self.plans):
             info = self.plans[pid]
@@ -148,7 +149,7 @@ class Reader:
         if sel.refused:
             return []
         cities = {a for info in self.plans.values() for a in (info.city, info.city.rstrip("市町村"))}
-        places = [p for p in place_names(q.text) if p not in cities and not any(p.startswith(c) for c in cities)]
+        places = [p for p in place_names(q.text) if p not in cities]
         said = "\n".join(f"{s.fact.context}\n{s.fact.text}" for s in sel.picked + sel.support)
         return [p for p in places if p not in said]
 
@@ -160,6 +161,10 @@ class Reader:
         words = [w for w in nouns(q.search_text if q.follow_up else q.text)
                  if w not in cities and w not in QUESTION_FORM_WORDS]
         return [tuple(expand_words([w])) for w in words] + [(a,) for a in AGE_GROUP.findall(q.text)]
+
+    def _summary_of(self, s: ScoredFact) -> str:
+        """The title and lead sentence of the fact's measure (what its KPIs count)."""
+        return self._summaries.get(s.group, "")
 
     def _weight(self, word: str) -> float:
         """A question word's weight for coverage: its IDF among the facts (capped)."""

@@ -51,8 +51,8 @@ def _in_scope(q: Question, ranked: list[ScoredFact]) -> list[ScoredFact]:
     return [s for s in ranked if not q.plans or s.fact.plan in q.plans]
 
 
-def select(q: Question, ranked: list[ScoredFact], words: list[str] | None = None,
-           weight: Callable[[str], float] | None = None) -> Selection:
+def select(q: Question, ranked: list[ScoredFact], words: list[tuple[str, ...]] | None = None,
+           weight: Callable[[str], float] | None = None, about: Callable[[ScoredFact], str] | None = None) -> Selection:
     """``words``: the question's content words and ``weight`` their weights, for the check
     that a number answers the thing asked (「外部の専門人材を何人」 is not 「リーダー 25人」)."""
     pool = _in_scope(q, ranked)
@@ -63,7 +63,7 @@ def select(q: Question, ranked: list[ScoredFact], words: list[str] | None = None
     if (not q.measures and max(s.parts.get("dense", 0) for s in head) < MIN_DENSE
             and max(s.parts.get("keyword", 0) for s in head) < MIN_KEYWORD):
         return _refuse(q, pool, "")
-    if "compare" in q.asks and not q.measures_named:
+    if "compare" in q.asks and not q.measures_named and len(q.years) < 2:
         return _compare(q, pool)
     if q.asks_for("which_measure"):  # 「どの施策？」: a measure answers
         pool = [s for s in pool if s.fact.measure is not None] or pool
@@ -82,7 +82,8 @@ def select(q: Question, ranked: list[ScoredFact], words: list[str] | None = None
     if blank:
         return _refuse(q, pool, blank)
     if (q.asks_for("baseline") and not q.asks_for("target") and not q.years and _asks_quantity(q)
-            and not any(satisfies(s.fact, "baseline") for s in near if s.group == first.group)):
+            and not any(satisfies(s.fact, "baseline") or s.fact.field == "survey"  # survey figures are current ones
+                        for s in near if s.group == first.group)):
         return _refuse(q, pool, "現状値は計画に書かれていません")
     picked = [first]
     unstated: list[str] = []
@@ -118,9 +119,12 @@ def select(q: Question, ranked: list[ScoredFact], words: list[str] | None = None
                 if more is not None:
                     picked.append(more)
     picked = list(dict.fromkeys(picked))
-    if words and weight and _asks_quantity(q):
+    if words and weight and _asks_quantity(q) and not q.measures:
+        # The number must be about what the question names (「外部の専門人材を何人」 is not
+        # 「リーダー 25人」): the fact, its place and its measure's summary must say most of it.
         numbered = [p for p in picked if re.search(r"\d", p.fact.text)] or picked
-        if max(coverage(words, p.fact, weight) for p in numbered) < COVER_MIN:
+        extra = about or (lambda _s: "")
+        if max(coverage(words, p.fact, weight, extra(p)) for p in numbered) < COVER_MIN:
             return _refuse(q, pool, "お尋ねの対象についての数値は計画に書かれていません")
         for group in AGE_GROUP.findall(q.text):  # a breakdown by age must be in the figure itself
             if not any(group in p.fact.text for p in numbered):
