@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from assistant.fact_search import ScoredFact, satisfies_year
+from assistant.fact_search import ScoredFact, group_key, satisfies_year
 from assistant.select import Selection
 from assistant.types import Answer, Citation
 from ingest.facts import FACT_FIELDS, Fact, kpi_name
@@ -20,7 +20,8 @@ REFUSAL_HEAD = "計画にはその記載がありません。"
 QUOTE_CHARS = 160
 
 
-LEAD_CHARS = 130  # a longer sentence is cut to the clauses that hold what was asked
+LEAD_CHARS = 130
+GOAL_STATE_CHARS = 200  # a state of several short lines reads as one  # a longer sentence is cut to the clauses that hold what was asked
 _CLAUSE_END = re.compile(r"(?<=[、。，；])")
 _HINTS = {
     "department": re.compile(r"[一-龥ァ-ヶ]+(課|部|室|局|センター|本部|部会|チーム)"),
@@ -30,11 +31,12 @@ _HINTS = {
 }
 
 
-def focus_clause(text: str, q) -> str:
+def focus_clause(text: str, q, limit: int = 0) -> str:
     """The part of a long sentence that answers: the run of clauses (at most LEAD_CHARS)
     holding the most question words and the kind of thing asked (a department, a date, a
     number), marked with 「…」 where it was cut."""
-    if len(text) <= LEAD_CHARS:
+    limit = limit or LEAD_CHARS
+    if len(text) <= limit:
         return text
     from vectorstore.keyword import content_words, sentence_forms
 
@@ -52,7 +54,7 @@ def focus_clause(text: str, q) -> str:
         length = 0
         for j in range(i, len(clauses)):
             length += len(clauses[j])
-            if length > LEAD_CHARS and j > i:
+            if length > limit and j > i:
                 break
             value = score("".join(clauses[i : j + 1])) - 0.001 * i
             if value > best_score:
@@ -60,6 +62,10 @@ def focus_clause(text: str, q) -> str:
     i, j = best
     part = "".join(clauses[i:j]).strip()
     return ("…" if i > 0 else "") + part + ("…" if j < len(clauses) and not part.endswith("。") else "")
+
+
+def _without_baseline(text: str) -> str:
+    return re.sub(r"（現状値 [^（）]*(（[^（）]*）[^（）]*)?）$", "", text).strip()
 
 
 def _quote(text: str, limit: int = QUOTE_CHARS) -> str:
@@ -72,13 +78,14 @@ class Writer:
         self.plans = plans
 
     # --- names and places ----------------------------------------------------
-    def place(self, fact: Fact) -> str:
-        """「大分市 No.3「公式アプリの機能拡充」」 or 「延岡市の計画（第5章 …）」."""
+    def place(self, fact: Fact, short: bool = False) -> str:
+        """「大分市 No.3「公式アプリの機能拡充」」 or 「延岡市の計画（第5章 …）」; ``short`` drops
+        the measure's title (a lead naming several facts; the titles are in the citations)."""
         info = self.plans.get(fact.plan)
         if info is None:
             return fact.title
         if fact.measure is not None:
-            return f"{info.measure_name(fact.measure)}「{fact.title}」"
+            return info.measure_name(fact.measure) if short else f"{info.measure_name(fact.measure)}「{fact.title}」"
         if fact.field == "glossary":
             return f"{info.city}の計画の用語解説"
         if fact.field == "plan":
@@ -92,16 +99,17 @@ class Writer:
         return Citation(fact.plan, fact.measure, fact.title, fact.field, _quote(fact.text), label)
 
     # --- one fact as a sentence ----------------------------------------------
-    def sentence(self, fact: Fact, sel: Selection, first: bool) -> str:
+    def sentence(self, fact: Fact, sel: Selection, first: bool, short: bool = False) -> str:
         """One fact as a sentence; the asked value comes early, the place in brackets after it."""
         q = sel.question
-        where = self.place(fact)
+        where = self.place(fact, short)
         if fact.field == "kpi":
             when = fact.year_label or (f"{fact.year}年度" if fact.year else "")
+            text = fact.text
             base = ""
-            if q.asks_for("baseline") and fact.baseline:
+            if q.asks_for("baseline", "now") and fact.baseline and fact.baseline not in text:
                 base = f"（現状値 {fact.baseline}{'：' + fact.baseline_date if fact.baseline_date else ''}）"
-            return f"{where}の{when}の目標（KPI）は「{fact.text}」です{base}。"
+            return f"{where}の{when}の目標（KPI）は「{text}」です{base}。"
         if fact.field == "baseline":
             return f"{where}によると、{fact.text}です。"
         if fact.field == "milestone":
@@ -113,9 +121,13 @@ class Writer:
             return f"工程表では「{label}」は " + " / ".join(f"{k}: {v}" for k, v in cells) + f" です（{where}）。"
         if fact.field == "final_goal":
             when, _, goal = fact.text.partition(": ")
-            goal = goal if when.startswith("達成見込み年度") else fact.text
+            if not when.startswith("達成見込み年度"):
+                when, goal = "", fact.text
+            year = when.replace("達成見込み年度 ", "")
+            if first and year and q.asks_for("when") and not q.asks_for("what"):
+                return f"最終的な目標の達成見込み年度は{year}です（{where}）。"
             goal = focus_clause(goal, q) if first else goal
-            head = f"{when.replace('達成見込み年度 ', '達成見込み年度は')}、" if goal is not fact.text else ""
+            head = f"達成見込み年度は{year}、" if year else ""
             return f"{head}最終的な目標は「{goal.rstrip('。')}」です（{where}）。"
         if fact.field == "action" and (fact.departments or fact.period):
             body = re.sub(r"【[^】]*】$", "", fact.text).strip()
@@ -130,7 +142,8 @@ class Writer:
             return f"{term}は「{explanation}」と説明されています（{where}）。"
         if fact.field == "plan":
             return fact.text
-        text = focus_clause(fact.text, q) if first and fact.field != "summary" else fact.text
+        limit = GOAL_STATE_CHARS if fact.field == "goal_state" else LEAD_CHARS
+        text = focus_clause(fact.text, q, limit) if first and fact.field != "summary" else fact.text
         text = text if text.endswith(("。", "」", "）", ")", "…")) else text + "。"
         return f"{text}（{where}）" if first else text
 
@@ -139,7 +152,9 @@ class Writer:
         q = sel.question
         if sel.refused:
             return self.refusal(sel)
-        lead_parts = [self.sentence(s.fact, sel, first=True) for s in sel.picked]
+        short = len({s.group for s in sel.picked}) > 1
+        lead_parts = self._kpi_years(sel, short) or [self.sentence(s.fact, sel, first=True, short=short)
+                                                     for s in sel.picked]
         if "department" in sel.unstated and sel.picked:
             lead_parts.insert(0, f"{self.place(sel.picked[0].fact)}の取組ごとの担当課は計画に書かれていません。取組と工程は次のとおりです。")
         lead = "\n".join(dict.fromkeys(lead_parts))
@@ -160,6 +175,16 @@ class Writer:
                 seen.add(key)
                 citations.append(c)
         return Answer(q.raw, "\n".join(lines), citations, intent=",".join(q.asks) or "what", lead=lead)
+
+    def _kpi_years(self, sel: Selection, short: bool) -> list[str]:
+        """One KPI line's targets for several years in one sentence (the place said once)."""
+        facts = [s.fact for s in sel.picked]
+        if len(facts) < 2 or any(f.field != "kpi" or not f.year for f in facts) or len({group_key(f) for f in facts}) > 1:
+            return []
+        values = [f"{f.year_label or f.year}が「{_without_baseline(f.text)}」" for f in facts]
+        base = next((f for f in facts if f.baseline), None)
+        tail = f"（現状値 {base.baseline}{'：' + base.baseline_date if base.baseline_date else ''}）" if base else ""
+        return [f"{self.place(facts[0], short)}の目標（KPI）は、{'、'.join(values)}です{tail}。"]
 
     def refusal(self, sel: Selection) -> Answer:
         q = sel.question

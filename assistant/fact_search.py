@@ -123,8 +123,9 @@ def satisfies(fact: Fact, ask: str) -> bool:
         if _BLANK_BASELINE.search(fact.text):
             return False  # 「現状値 —」: the plan gives none
         return fact.field == "baseline" or bool(fact.baseline) or bool(re.search(r"(現状|実績|時点|現在)", fact.text))
-    if ask == "target":
-        return fact.field in ("kpi", "milestone", "final_goal", "kgi") or bool(re.search(r"(目標|目指)", fact.text))
+    if ask == "target":  # a KPI-like line, or a sentence that states a target with a number
+        return fact.field in ("kpi", "milestone", "final_goal", "kgi") or (
+            bool(re.search(r"(目標|目指)", fact.text)) and bool(re.search(r"\d", fact.text)))
     if ask == "final":
         return fact.field in ("final_goal", "kgi", "goal_state")
     if ask == "definition":

@@ -254,8 +254,9 @@ def join_readings(question: str, readings: list[Reading]) -> Reading:
     the citations of all; refused only when every part is."""
     answers = [r.answer for r in readings]
     answered = [a for a in answers if not a.refused]
-    text = "\n\n".join(a.text for a in answers)
     lead = "\n".join(a.lead for a in answers if a.lead)
+    rests = [a.text[len(a.lead):].strip() if a.lead and a.text.startswith(a.lead) else a.text for a in answers]
+    text = "\n".join([lead] + [r for r in rests if r])  # every part's direct answer first
     citations, seen = [], set()
     for a in answers:
         for c in a.citations:

@@ -77,6 +77,10 @@ def select(q: Question, ranked: list[ScoredFact], words: list[tuple[str, ...]] |
                 and (s.group == best.group or s.score >= best.score - YEAR_MARGIN)]
         if not near:
             return _refuse(q, pool, "", q.years)
+    if q.units:  # 「何回」「何%」: a candidate that shows such a number answers first
+        shown = [s for s in near if any(shows_unit(s.fact, u) for u in q.units)]
+        near = shown + [s for s in near if s not in shown] if shown else near
+        best = near[0] if shown and shown[0].score >= best.score - PART_MARGIN else best
     first = _prefer(near, hard, best)
     blank = _blank_date(q, first, near)
     if blank:
