@@ -94,7 +94,7 @@ class Assistant:
         if len(parts) > 1:
             scratch = Conversation(turns=list(conversation.turns), foci=list(conversation.foci)) if conversation \
                 else Conversation()
-            readings = [self._read_one(part, plan, scratch, snap, reader) for part in parts]
+            readings = [self._read_one(part, plan, scratch, snap, reader, continues=i > 0) for i, part in enumerate(parts)]
             reading = join_readings(question, readings)
         else:
             reading = self._read_one(text, plan, conversation, snap, reader, add=False)
@@ -109,10 +109,10 @@ class Assistant:
         return reading
 
     def _read_one(self, text: str, plan: str | None, conversation: Conversation | None, snap, reader,
-                  add: bool = True) -> Reading:
+                  add: bool = True, continues: bool = False) -> Reading:
         chosen = None if plan == "both" else plan
         q = understand(text, reader.plans, snap.known_measures(), chosen,
-                       focus=conversation.focus if conversation else None, topic_words=content_words)
+                       focus=conversation.focus if conversation else None, topic_words=content_words, continues=continues)
         if plan == "both":
             q.plans = list(snap.plans)
         if not q.measures:

@@ -161,9 +161,10 @@ def is_follow_up(text: str, has_own_topic: bool) -> bool:
 
 
 def understand(raw: str, plans: dict[str, PlanInfo], known: dict[str, set[int]], chosen_plan: str | None = None,
-               focus: Focus | None = None, topic_words=None) -> Question:
+               focus: Focus | None = None, topic_words=None, continues: bool = False) -> Question:
     """``topic_words(text) -> list[str]``: the question's own content words (for the
-    follow-up test); ``focus``: what the previous turn was about."""
+    follow-up test); ``focus``: what the previous turn was about; ``continues``: the
+    question is the second half of one message (「…は何件？いつ時点の調査？」)."""
     text = normalise(raw)
     text, injected = strip_instructions(text)
     named = detect_plans(text, plans)
@@ -185,8 +186,8 @@ def understand(raw: str, plans: dict[str, PlanInfo], known: dict[str, set[int]],
     own = [w for w in (topic_words(text) if topic_words else []) if not ASKS_WORD.search(w)]
     if focus is not None:
         own = [w for w in own if w not in focus.topic]  # words of the earlier topic are no new topic
-    if focus is not None and not measures and is_follow_up(text, bool(own)):
-        inherit(q, focus, keep_topic=not own or bool(_POINTING.search(text)))
+    if focus is not None and not measures and (continues or is_follow_up(text, bool(own))):
+        inherit(q, focus, keep_topic=continues or not own or bool(_POINTING.search(text)))
     return q
 
 
@@ -209,9 +210,9 @@ def inherit(q: Question, focus: Focus, keep_topic: bool) -> None:
     if not switched:
         q.measures = list(focus.measures)
         q.sections = list(focus.sections)
-    if not q.years and not q.asks_for("baseline") and focus.years:
-        q.years = list(focus.years)
-    if not q.asks and focus.asks:
+    if not q.asks:  # 「2026年度は？」「じゃあ延岡市は？」: the same question about something else
         q.asks = [a for a in focus.asks if a != "compare"]
+        if not q.years:
+            q.years = list(focus.years)
     # Retrieval reads the earlier topic too, so 「じゃあ延岡市は？」 finds 延岡市's measure on the same theme.
     q.search_text = f"{focus.topic} {q.text}".strip()
