@@ -158,8 +158,10 @@ class Reader:
         (子ども → 児童, こども), without city names and words that only shape the question
         (目標, 人数, 現状…), plus age groups (20代)."""
         cities = "".join(i.city for i in self.plans.values())
-        words = [w for w in nouns(q.search_text if q.follow_up else q.text)
-                 if w not in cities and w not in QUESTION_FORM_WORDS]
+        def topic(text: str) -> list[str]:
+            return [w for w in nouns(text) if w not in cities and w not in QUESTION_FORM_WORDS]
+
+        words = topic(q.text) or (topic(q.search_text) if q.follow_up else [])  # a follow-up's own nouns first
         return [tuple(expand_words([w])) for w in words] + [(a,) for a in AGE_GROUP.findall(q.text)]
 
     def _summary_of(self, s: ScoredFact) -> str:
@@ -168,7 +170,7 @@ class Reader:
 
     def _weight(self, word: str) -> float:
         """A question word's weight for coverage: its IDF among the facts (capped)."""
-        return min(idf_weight(self.snapshot.fact_keyword, f"w:{word}"), 6.0)
+        return min(idf_weight(self.snapshot.fact_keyword, f"w:{word.lower()}"), 6.0)
 
     def _add_usage(self, sel: Selection, facts: list[ScoredFact]) -> None:
         """A glossary answer also says where the plan uses the term (the best-scoring measure fact

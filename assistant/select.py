@@ -19,11 +19,11 @@ from assistant.understand import QUANTITY, Question
 # Evidence floors (calibrated on the golden and held-out sets; see README 評価).
 MIN_DENSE = 0.42  # below this and without keyword support, nothing in the plans is close
 MIN_KEYWORD = 0.35
-PART_MARGIN = 0.35
-YEAR_MARGIN = 0.1
-RICHER_MARGIN = 0.1
+PART_MARGIN = 0.35  # a fact for a second part may score this much below the first pick
+YEAR_MARGIN = 0.1  # another measure answers a named year only when it fits almost as well
+RICHER_MARGIN = 0.1  # a fact holding more of the asked kinds wins when this close
 AGE_GROUP = re.compile(r"\d+代")
-COVER_MIN = 0.25  # a number answers only when its fact says most of what the question names  # a fact for a second part may score this much below the first pick
+COVER_MIN = 0.25  # a number answers only when its fact says this share of what the question names
 SUPPORT_MARGIN = 0.25
 OPEN_SUPPORT_MARGIN = 0.6
 MAX_SUPPORT = 2
