@@ -19,7 +19,7 @@ import numpy as np
 from assistant.understand import UNIT_SHOWS, Question
 from ingest.facts import Fact
 from ingest.parsers.text import year_range
-from vectorstore.keyword import expand_words, content_words, tokenize
+from vectorstore.keyword import content_words, expand_words, tokenize
 
 # Weights (calibrated on the golden and held-out sets with `planqa eval`; see README).
 W_DENSE = 1.0

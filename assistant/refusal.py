@@ -56,21 +56,6 @@ def place_names(question: str) -> list[str]:
     return [n for n in dict.fromkeys(names) if n not in _GENERIC_PLACES]
 
 
-def weak_evidence(max_dense: float, max_keyword: float, dense_floor: float, keyword_floor: float) -> bool:
-    return max_dense < dense_floor and max_keyword < keyword_floor
-
-
-def no_overlap(question: str, evidence: str) -> bool:
-    """True when the question has content words and none of them occurs in the evidence."""
-    from vectorstore.keyword import content_words, normalized_forms
-
-    words = content_words(question)
-    if not words:
-        return False
-    forms = normalized_forms(evidence)
-    return not any(w in evidence or w in forms for w in words)
-
-
 _METRIC = re.compile(r"([一-龥ァ-ヶー]{1,8}(?:率|割合|者数))")  # rates and counts of people: 件数/人数 say only "how many"
 
 
@@ -84,27 +69,6 @@ def absent_metric(question: str, corpus: str) -> str | None:
         if not any(name[i:] in corpus for i in range(0, max(1, len(name) - 1))):
             return name
     return None
-
-
-# Counters a question can ask a target in (「何店舗」「何校」), with the ways the plans write them.
-_COUNTERS = {
-    "店舗": ("店舗", "店"), "店": ("店舗", "店"), "社": ("社",), "校": ("校",), "台": ("台",),
-    "人": ("人", "名"), "名": ("人", "名"), "件": ("件",), "回": ("回",), "橋": ("橋",),
-    "か所": ("か所", "カ所", "箇所", "ヶ所"), "カ所": ("か所", "カ所", "箇所", "ヶ所"), "箇所": ("か所", "カ所", "箇所", "ヶ所"),
-    "施設": ("施設",), "業務": ("業務",), "機関": ("機関",), "団体": ("団体",), "手続き": ("手続き", "手続"),
-}
-_ASKED_COUNTER = re.compile(r"何(" + "|".join(sorted(_COUNTERS, key=len, reverse=True)) + ")")
-
-
-def absent_counter(question: str, evidence: str) -> str | None:
-    """The counter a KPI question asks for (「何店舗」) when no number in the evidence is
-    counted that way: the plans then set no such target."""
-    m = _ASKED_COUNTER.search(question)
-    if not m:
-        return None
-    forms = _COUNTERS[m.group(1)]
-    number = r"\d[\d,.]*\s*[一-龥ァ-ヶー]{0,4}?(?:" + "|".join(forms) + ")"  # 12医療機関
-    return None if re.search(number, evidence) else m.group(1)
 
 
 # Words that say how, not what (ネットで, 予定, サービス): they never make a topic.

@@ -9,9 +9,8 @@ with its reason and the nearest measures, never silently.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
-
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from assistant.fact_search import BLANK_YEARS, ScoredFact, coverage, satisfies, satisfies_year, shows_unit
 from assistant.understand import QUANTITY, Question

@@ -12,8 +12,7 @@ import re
 from dataclasses import dataclass, field
 
 from assistant.conversation import Focus
-from assistant.query import detect_plans, normalise
-from assistant.query import _measure_refs as measure_refs
+from assistant.query import detect_plans, measure_refs, normalise
 from ingest.parsers.text import years_in
 from ingest.records import PlanInfo
 
