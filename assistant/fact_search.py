@@ -33,6 +33,7 @@ B_YEAR_OTHER = 0.15  # the fact is about another year
 B_UNIT = 0.08  # the fact shows a number in the asked counter
 B_TERM = 0.5  # a glossary term the question names literally
 B_PERIOD = 0.4  # the plan period (from the plan list) when the question asks for it
+B_GLOSSARY_OFF = 0.2  # a glossary entry answers what a word means, not what a city does
 B_LITERAL = 0.15  # a distinctive term of the question (quoted, katakana or Latin) the fact holds verbatim
 LITERAL_MAX_FACTS = 12  # a term this many facts hold is not distinctive
 OUT_OF_SCOPE = -10.0
@@ -248,6 +249,8 @@ def score_facts(q: Question, table: FactTable, keyword_index, vector: list[float
         parts["unit"] = B_UNIT * sum(table.unit_mask(u) for u in q.units)
     if q.asks_for("period"):
         parts["period"] = np.where(table.fields == "plan", B_PERIOD, 0.0)
+    if not q.asks_for("definition"):
+        parts["glossary"] = np.where(table.fields == "glossary", -B_GLOSSARY_OFF, 0.0)
     if table.glossary_names and q.asks_for("definition"):
         term = np.zeros(n, dtype=np.float32)
         for i, name in table.glossary_names.items():

@@ -184,6 +184,9 @@ def _prefer(near: list[ScoredFact], hard: list[str], best: ScoredFact) -> Scored
     if not holders:
         return near[0]
     home = [s for s in holders if s.group == best.group] or holders
+    if hard[0] == "target":  # a KPI line is the target itself; milestones and goals come after it
+        kpis = [s for s in home if s.fact.field == "kpi" and s.score >= home[0].score - PART_MARGIN]
+        home = kpis + [s for s in home if s not in kpis]
     choice = home[0]
     count = sum(satisfies(choice.fact, a) for a in hard)
     richer = [s for s in holders if sum(satisfies(s.fact, a) for a in hard) > count

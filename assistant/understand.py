@@ -57,8 +57,10 @@ _ASKED_PEOPLE = re.compile(r"(人数|何万人)")
 
 
 def _shows(forms: tuple[str, ...]) -> re.Pattern[str]:
-    # 「12医療機関」「400名以上」: a number, up to four letters of what is counted, the counter
-    return re.compile(r"\d[\d,.]*\s*(?:万)?\s*[一-龥ァ-ヶー]{0,4}?(?:" + "|".join(forms) + ")")
+    # 「12医療機関」「400名以上」: a number, up to four letters of what is counted, the counter;
+    # or a table cell 「オンライン手続き数: 410」 (the unit in the table's heading)
+    alts = "|".join(forms)
+    return re.compile(r"\d[\d,.]*\s*(?:万)?\s*[一-龥ァ-ヶー]{0,4}?(?:" + alts + r")|(?:" + alts + r")[^\d\s:：]{0,4}数\s*[:：]\s*\d")
 
 
 UNIT_SHOWS: dict[str, re.Pattern[str]] = {name: _shows(forms) for name, forms in _COUNTER_FORMS.items()}
