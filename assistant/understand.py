@@ -31,7 +31,8 @@ ASKS: dict[str, re.Pattern[str]] = {
                         r"|(いつ|何年度)まで(に|で)?[^。？?]{0,12}(見込|実現|完了|達成|導入され|終わ))"),
     "definition": re.compile(r"(用語|(?<!こ)とは[？?何]?|って(何|なに)(?=[？?。]|$|です|なの|だろ|\s)|の意味|意味は|どういう意味"
                              r"|どう説明|どういうもの|ってどういう|って言葉|という言葉|の言葉|なんのこと|何のこと)"),
-    "period": re.compile(r"((計画期間|計画の期間)(は|って|を|[？?])|(計画|プラン|第\d期)(は|って)?[、\s]*(いつから|いつまで|何年間)"
+    "period": re.compile(r"((計画期間|計画の期間)(は|って|を|[？?])|(計画|プラン|第\d期)(は|って)?[、\s]*(いつから|いつまで|何年間"
+                         r"|何年度まで|何年度から|何年まで)"
                          r"|何年度から何年度まで)"),
     "survey": re.compile(r"(アンケート|回答率|回収率|回答者|回答数|調査対象|有効回答|何人に送|何人に配|調査期間|市民の声)"),
     "reason": re.compile(r"(なぜ|何で|なんで|どうして|理由|背景|課題|きっかけ|経緯|問題|困って)"),
@@ -149,6 +150,7 @@ _ERA_SPAN = re.compile(r"(?:令和|R)\s*\d+\s*年?度?\s*(?:から|～|~|〜|-|�
 _POINTING = re.compile(r"(それ|その|そこ|この|あれ|同じ|そっち|こっち|そちら|さっき|先ほど|前の|同施策)")
 
 
+YEARLY_ASKS = {"target", "baseline", "when", "final", "now"}
 FOLLOW_UP_CHARS = 40  # a longer question without a pointing word stands on its own
 
 
@@ -215,5 +217,7 @@ def inherit(q: Question, focus: Focus, keep_topic: bool) -> None:
         q.asks = [a for a in focus.asks if a != "compare"]
         if not q.years:
             q.years = list(focus.years)
+        elif not set(q.asks) & YEARLY_ASKS:  # a year alone after 「担当は？」 asks for that year's target
+            q.asks = ["target"]
     # Retrieval reads the earlier topic too, so 「じゃあ延岡市は？」 finds 延岡市's measure on the same theme.
     q.search_text = f"{focus.topic} {q.text}".strip()
