@@ -2,9 +2,10 @@
 
 A copy of a parsed plan gets another city name (大分市 → 架空市N, 延岡市 → 仮想市N)
 and shifted numbers (every count, % and so on + N), so each copy has its own
-chunks, chunk IDs, records and words. Copied chunks reuse the real chunk's
-vector (``LookupEmbeddings``), so the index has its real size without hours
-of embedding; ``measure_embedding`` times the real model on a sample.
+chunks, facts, IDs, records and words. Copied chunks and facts reuse the vector
+of the real chunk or fact they were copied from plus noise (``LookupEmbeddings``),
+so the index has its real size without hours of embedding; ``measure_embedding``
+times the real model on a sample.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import os
 import random
 import re
 import time
+from collections import defaultdict
 from pathlib import Path
 
 UNITS = r"(?=\s*(?:件|%|％|人|名|回|校|か所|箇所|カ所|団体|台|点|施設|業務|機関|橋|社|本|個|部|枚|手続|種類|割))"
@@ -70,6 +72,57 @@ def chunk_key(chunk, seen: dict) -> tuple:
     return (*base, n)
 
 
+def fact_key(fact, seen: dict) -> tuple:
+    base = (fact.measure, fact.section, fact.block, fact.field, fact.order)
+    n = seen[base] = seen.get(base, -1) + 1
+    return (*base, n)
+
+
+def sources(copies: list, originals: list, key) -> tuple[list, int]:
+    """The real item each copied item stems from (same place in the plan), and how many
+    had no match (a copy whose text split differently takes an item by position)."""
+    seen: dict = {}
+    by_key = {key(x, seen): x for x in originals}
+    seen = {}
+    out, missed = [], 0
+    for i, item in enumerate(copies):
+        found = by_key.get(key(item, seen))
+        missed += found is None
+        out.append(found if found is not None else originals[i % len(originals)])
+    return out, missed
+
+
+def noisy(vectors, rng, noise: float):
+    """Unit vectors near ``vectors``: Gaussian noise of norm ≈ ``noise``, renormalised."""
+    import numpy as np
+
+    v = vectors + rng.normal(0.0, noise / np.sqrt(vectors.shape[1]), size=vectors.shape).astype(np.float32)
+    return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+
+def ms(values: list[float], q: float) -> float:
+    return round(pct(values, q) * 1000, 1) if values else 0.0
+
+
+class Stopwatch:
+    """Time spent in wrapped calls since the last ``start()`` (one question), by name."""
+
+    def __init__(self):
+        self.now: dict[str, float] = defaultdict(float)
+
+    def wrap(self, name: str, fn):
+        def timed(*args, **kwargs):
+            began = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                self.now[name] += time.perf_counter() - began
+        return timed
+
+    def start(self) -> None:
+        self.now.clear()
+
+
 class LookupEmbeddings:
     """Precomputed document vectors by text; queries go to the real model."""
 
@@ -85,45 +138,30 @@ class LookupEmbeddings:
 
 
 def measure_embedding(settings, sample: int, seed: int) -> dict:
-    """Real model, no cache: model load time and documents per second."""
+    """The configured model and runtime, no cache: load time, documents per second and
+    the query embedding, with the thread count of the environment (``OMP_NUM_THREADS``)."""
     from ingest.chunk import chunk_plan
-    from ingest.pipeline import parse_plans
-    from vectorstore.embeddings import SentenceTransformerEmbeddings
+    from ingest.pipeline import build_embeddings, parse_plans
 
     chunks = [c for p in parse_plans(settings) for c in chunk_plan(p)]
     texts = [c.embed_text for c in random.Random(seed).sample(chunks, min(sample, len(chunks)))]
-    model = SentenceTransformerEmbeddings(
-        model_name=settings.embedding_model, model_dir=settings.model_dir, cache_path=None,
-        max_seq_length=settings.embedding_max_seq_length, batch_size=settings.embedding_batch_size,
-    )
-    import torch
-
+    model = build_embeddings(settings)
+    model.cache_path = None  # every document through the model
     began = time.perf_counter()
     model.warm_up()
     model.embed_query("ウォームアップ")
     load_s = time.perf_counter() - began
-    default_threads = torch.get_num_threads()
-    result = {"model_load_s": round(load_s, 1), "sample": len(texts), "dtype": model.dtype,
-              "max_seq_length": model.max_seq_length, "cpus": os.cpu_count(), "by_threads": {}}
-    for threads in sorted({1, default_threads}):
-        torch.set_num_threads(threads)
-        model.embed_documents(texts[:4])  # settle the thread pool
+    model.embed_documents(texts[:4])  # settle the thread pool
+    began = time.perf_counter()
+    model.embed_documents(texts)
+    docs_s = time.perf_counter() - began
+    query_times = []
+    for text in texts[:20]:
+        model._queries.clear()  # the query LRU would answer repeats
         began = time.perf_counter()
-        model.embed_documents(texts)
-        docs_s = time.perf_counter() - began
-        query_times = []
-        for text in texts[:20]:
-            began = time.perf_counter()
-            model.embed_query(text[:60])
-            query_times.append(time.perf_counter() - began)
-        result["by_threads"][threads] = {
-            "embed_s": round(docs_s, 2),
-            "chunks_per_s": round(len(texts) / docs_s, 1),
-            "query_embed_p50_ms": round(pct(query_times, 0.5) * 1000, 1),
-        }
-    torch.set_num_threads(default_threads)
-    best = max(result["by_threads"].values(), key=lambda r: r["chunks_per_s"])
-    result.update(best)
-    return result
-
-
+        model.embed_query(text[:60])
+        query_times.append(time.perf_counter() - began)
+    return {"model_load_s": round(load_s, 1), "sample": len(texts), "runtime": getattr(model, "runtime", "?"),
+            "dtype": model.dtype, "max_seq_length": model.max_seq_length, "cpus": os.cpu_count(),
+            "threads": os.environ.get("OMP_NUM_THREADS") or "default", "embed_s": round(docs_s, 2),
+            "chunks_per_s": round(len(texts) / docs_s, 1), "query_embed_p50_ms": round(pct(query_times, 0.5) * 1000, 1)}
