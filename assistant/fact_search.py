@@ -37,6 +37,7 @@ B_GLOSSARY_OFF = 0.2  # a glossary entry answers what a word means, not what a c
 B_LITERAL = 0.15  # a distinctive term of the question (quoted, katakana or Latin) the fact holds verbatim
 LITERAL_MAX_FACTS = 12  # a term this many facts hold is not distinctive
 OUT_OF_SCOPE = -10.0
+B_LEANING = 0.15  # the plan a conversation is about, when the question names none
 PLAN_PRIOR = 0.5  # plan-level facts (period, the visions list) have no chunk of their own to be ranked by
 PLAN_GROUPS = {"s:plan", "s:visions"}
 
@@ -232,6 +233,8 @@ def score_facts(q: Question, table: FactTable, keyword_index, vector: list[float
     parts: dict[str, np.ndarray] = {}
     if q.plans:
         parts["scope"] = np.where(np.isin(table.plans, q.plans), 0.0, OUT_OF_SCOPE)
+    elif q.leaning:
+        parts["leaning"] = np.where(np.isin(table.plans, q.leaning), B_LEANING, 0.0)
     if q.measures or q.sections:
         keys = {(p, f"m{n}") for p, n in q.measures} | {(p, f"s:{key}") for p, key in q.sections}
         hit = np.array([g in keys for g in table.groups])

@@ -19,12 +19,11 @@ from assistant.query import Query
 from assistant.refusal import absent_kind, absent_metric, absent_topic, place_names, unknown_places
 from assistant.rerank import boost_kpi_match, boost_literal, boost_rare_words
 from assistant.retrieve import MeasureHit, Retriever
-from assistant.select import Selection, select
+from assistant.select import GROUP, Selection, select
 from assistant.types import Answer, Retrieved
-from assistant.understand import Question
+from assistant.understand import Question, asking_sentences
 from vectorstore.keyword import content_words, expand_words, idf_weight, nouns
 
-AGE_GROUP = re.compile(r"\d+代")
 # Nouns that shape a question about numbers rather than name its subject.
 QUESTION_FORM_WORDS = {
     "目標", "目標値", "予定", "計画", "数", "件数", "人数", "回数", "割合", "率", "現状", "現状値", "現在", "実績", "時点", "最終",
@@ -161,8 +160,13 @@ class Reader:
         def topic(text: str) -> list[str]:
             return [w for w in nouns(text) if w not in cities and w not in QUESTION_FORM_WORDS]
 
-        words = topic(q.text) or (topic(q.search_text) if q.follow_up else [])  # a follow-up's own nouns first
-        return [tuple(expand_words([w])) for w in words] + [(a,) for a in AGE_GROUP.findall(q.text)]
+        # The nouns of the sentences that ask, when they name at least two things: a sentence
+        # that only frames the question (who asks, why) says nothing about the number asked.
+        words = topic(asking_sentences(q.text))
+        if len(words) < 2:
+            words = topic(q.text)
+        words = words or (topic(q.search_text) if q.follow_up else [])  # a follow-up's own nouns first
+        return [tuple(expand_words([w])) for w in words] + [(a,) for a in GROUP.findall(q.text)]
 
     def _summary_of(self, s: ScoredFact) -> str:
         """The title and lead sentence of the fact's measure (what its KPIs count)."""

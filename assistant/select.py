@@ -19,9 +19,10 @@ from assistant.understand import QUANTITY, Question
 MIN_DENSE = 0.42  # below this and without keyword support, nothing in the plans is close
 MIN_KEYWORD = 0.35
 PART_MARGIN = 0.35  # a fact for a second part may score this much below the first pick
+SWITCH_MARGIN = 0.2  # a fact of another block answers an asked kind only when it scores this close to the best
 YEAR_MARGIN = 0.1  # another measure answers a named year only when it fits almost as well
 RICHER_MARGIN = 0.1  # a fact holding more of the asked kinds wins when this close
-AGE_GROUP = re.compile(r"\d+代")
+GROUP = re.compile(r"\d+代|男性|女性|男女別")  # a breakdown asked for (by age, by sex)
 COVER_MIN = 0.25  # a number answers only when its fact says this share of what the question names
 SUPPORT_MARGIN = 0.25
 OPEN_SUPPORT_MARGIN = 0.6
@@ -63,7 +64,9 @@ def select(q: Question, ranked: list[ScoredFact], words: list[tuple[str, ...]] |
             and max(s.parts.get("keyword", 0) for s in head) < MIN_KEYWORD):
         return _refuse(q, pool, "")
     if "compare" in q.asks and not q.measures_named and len(q.years) < 2:
-        return _compare(q, pool)
+        sel = _compare(q, pool)
+        missing = _unreported_breakdown(q, sel.picked)
+        return _refuse(q, pool, missing) if missing else sel
     if q.asks_for("which_measure"):  # 「どの施策？」: a measure answers
         pool = [s for s in pool if s.fact.measure is not None] or pool
         best = pool[0]
@@ -102,7 +105,8 @@ def select(q: Question, ranked: list[ScoredFact], words: list[tuple[str, ...]] |
             continue
         home = picked[0].group
         candidates = [s for s in near if satisfies(s.fact, ask) and s not in picked]
-        candidates = [s for s in candidates if s.group == home] or candidates
+        candidates = [s for s in candidates if s.group == home] or [
+            s for s in candidates if s.score >= picked[0].score - SWITCH_MARGIN]
         if candidates:
             picked.append(candidates[0])
     # Counters asked for (何人, 何%): a fact that shows one (for the asked year), else not stated.
@@ -129,11 +133,21 @@ def select(q: Question, ranked: list[ScoredFact], words: list[tuple[str, ...]] |
         extra = about or (lambda _s: "")
         if max(coverage(words, p.fact, weight, extra(p)) for p in numbered) < COVER_MIN:
             return _refuse(q, pool, "お尋ねの対象についての数値は計画に書かれていません")
-        for group in AGE_GROUP.findall(q.text):  # a breakdown by age must be in the figure itself
-            if not any(group in p.fact.text for p in numbered):
-                return _refuse(q, pool, f"{group}についての内訳は計画に書かれていません")
+        missing = _unreported_breakdown(q, numbered)
+        if missing:
+            return _refuse(q, pool, missing)
     return Selection(q, picked=picked, support=_support(picked, pool, open_question=not hard and not q.units),
                      ranked=pool, unstated=unstated)
+
+
+def _unreported_breakdown(q: Question, picked: list[ScoredFact]) -> str:
+    """A number broken down by a group (20代, 男性) must be in the figure itself."""
+    if not _asks_quantity(q):
+        return ""
+    for group in GROUP.findall(q.text):
+        if not any(group in p.fact.text for p in picked):
+            return f"{group}についての内訳は計画に書かれていません"
+    return ""
 
 
 def _other_years(first: ScoredFact, pool: list[ScoredFact]) -> list[ScoredFact]:
@@ -178,6 +192,9 @@ def _prefer(near: list[ScoredFact], hard: list[str], best: ScoredFact) -> Scored
         return best
     if not hard:
         return near[0]
+    # A cue word (「最終的な」「いつ」) moves the answer to another measure or section only
+    # when that one fits the question almost as well as the best one.
+    near = [s for s in near if s.group == best.group or s.score >= best.score - SWITCH_MARGIN]
     holders = [s for s in near if satisfies(s.fact, hard[0])]
     if not holders:
         holders = [s for s in near if any(satisfies(s.fact, a) for a in hard)]

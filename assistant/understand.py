@@ -84,7 +84,7 @@ _IMPERATIVE = re.compile(
 _CLAUSE = re.compile(r"(?<=[。！？!?\n])|(?<=[、,：:])(?=[^、,：:]{4,})|(?<=###)\s")
 _FOLLOW_UP = re.compile(
     r"^(それ|その|そこ|この|あれ|同じ|そっち|こっち|さっき|先ほど|前の|じゃあ|では|なら|あと|ちなみに|ほかに|他に|では|で、|で |"
-    r"逆に|一方|もう少し|もっと|それで)|(それ|その施策|この施策|同施策|そちら|そっち|さっきの)")
+    r"逆に|一方|もう少し|もっと|それで)|(それ|その施策|この施策|同施策|そちら|そっち|さっきの|似たよう|同じよう|同様の)")
 
 
 @dataclass
@@ -105,6 +105,7 @@ class Question:
     injection: bool = False
     follow_up: bool = False
     focus: Focus | None = None  # the previous turn's, when this is a follow-up
+    leaning: list[str] = field(default_factory=list)  # the conversation's plan, preferred when none is named
 
     def asks_for(self, *names: str) -> bool:
         return any(n in self.asks for n in names)
@@ -131,6 +132,18 @@ def split_questions(text: str) -> list[str]:
     return questions
 
 
+_SENTENCE = re.compile(r"(?<=[。！？!?\n])")
+_ASKING = re.compile(r"[？?]|何|いつ|どれ|どの|どこ|どう|誰|だれ|いくつ|いくら|教えて|知りたい|ますか|ですか|の\s*$")
+
+
+def asking_sentences(text: str) -> str:
+    """The sentences that ask (「…は何回？」), without the ones that only frame the question
+    (「小学生の親です。」「記事で使いたいので正確に。」); the whole text when none asks."""
+    parts = [p for p in _SENTENCE.split(text) if p.strip()]
+    asking = [p for p in parts if _ASKING.search(p)]
+    return "".join(asking) if asking and len(asking) < len(parts) else text
+
+
 def asks_in(text: str) -> list[str]:
     found = [(m.start(), name) for name, pattern in ASKS.items() if (m := pattern.search(text))]
     return [name for _, name in sorted(found)]
@@ -147,7 +160,7 @@ def units_in(text: str) -> list[str]:
 
 
 _ERA_SPAN = re.compile(r"(?:令和|R)\s*\d+\s*年?度?\s*(?:から|～|~|〜|-|ー)\s*(\s*)(\d{1,2})\s*年度")
-_POINTING = re.compile(r"(それ|その|そこ|この|あれ|同じ|そっち|こっち|そちら|さっき|先ほど|前の|同施策)")
+_POINTING = re.compile(r"(それ|その|そこ|この|あれ|同じ|似た|同様|そっち|こっち|そちら|さっき|先ほど|前の|同施策)")
 
 
 YEARLY_ASKS = {"target", "baseline", "when", "final", "now"}
@@ -191,6 +204,8 @@ def understand(raw: str, plans: dict[str, PlanInfo], known: dict[str, set[int]],
         own = [w for w in own if w not in focus.topic]  # words of the earlier topic are no new topic
     if focus is not None and not measures and (continues or is_follow_up(text, bool(own))):
         inherit(q, focus, keep_topic=continues or not own or bool(_POINTING.search(text)))
+    if focus is not None and not q.plans and not named and len(focus.plans) == 1:
+        q.leaning = list(focus.plans)  # a new topic in the same conversation stays with its city, softly
     return q
 
 

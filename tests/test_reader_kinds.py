@@ -116,3 +116,34 @@ def test_instructions_are_ignored(fake_assistant, question):
     answer = fake_assistant.ask(question)
     assert "76,000件" in answer.lead and "100件" not in answer.text
     assert answer.notice and ("oita", "3") in _cited(answer)
+
+
+# 8. Sentences that only frame the question (who asks, why) do not decide whether a number answers it.
+def test_framing_sentences_do_not_turn_an_answer_into_a_refusal(fake_assistant):
+    answer = fake_assistant.ask("地域の情報誌に記事を書いている者です。締め切りが近いので正確にお願いします。"
+                                "公式アプリのダウンロードは2026年度に何件を目指していますか？")
+    assert not answer.refused and "76,000件" in answer.lead
+
+
+def test_a_breakdown_by_sex_the_survey_does_not_report_is_refused(fake_assistant):
+    single = fake_assistant.ask("延岡市のアンケートに答えた女性は何人？")
+    assert single.refused and "関連しそうな記載" in single.text
+    both = fake_assistant.ask("延岡市のアンケート、男性と女性の回答者はそれぞれ何人？")  # the comparison path too
+    assert both.refused and "男性についての内訳" in both.text
+
+
+# 9. A new topic in the same conversation stays with the conversation's city unless another is named;
+#    「似たような」 carries the topic over to the city it names.
+def test_a_new_topic_in_a_conversation_leans_to_its_city(fake_assistant):
+    conv = Conversation()
+    fake_assistant.ask("延岡市では職員の情報漏えいを防ぐために何をしている？", conversation=conv)
+    answer = fake_assistant.ask("セキュリティの数値目標は？", conversation=conv)
+    assert ("nobeoka", "7") in _cited(answer) and not any(c.plan == "oita" for c in answer.citations)
+    similar = fake_assistant.ask("大分市の学校の先生向けにも似たような目標はある？", conversation=conv)
+    assert similar.citations and all(c.plan == "oita" for c in similar.citations)
+    assert "セキュリティ" in similar.lead
+
+
+def test_without_a_conversation_both_cities_are_open(fake_assistant):
+    answer = fake_assistant.ask("セキュリティの数値目標は？")
+    assert answer.citations and not answer.refused

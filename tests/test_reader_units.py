@@ -138,6 +138,23 @@ def test_the_fact_that_holds_the_ask_answers_first():
     assert sel.picked[0].fact.field == "action"
 
 
+def test_a_cue_word_does_not_move_the_answer_to_a_weaker_block():
+    q = ask("DXで最終的に物事を決める組織の名前は？")  # 「最終的に」 is the final-goal cue
+    body = fact("DX推進の最高意思決定組織となる「DX戦略推進本部」を設置します。", measure=None, field="section", score=1.5)
+    goal = fact("職員の育成が図られる仕組みを構築します。", measure="6", field="final_goal", score=1.2)
+    assert select(q, [body, goal]).picked == [body]
+    close = fact("職員の育成が図られる仕組みを構築します。", measure="6", field="final_goal", score=1.45)
+    assert select(q, [body, close]).picked[0] is close  # almost as good: the asked kind wins
+
+
+def test_asking_sentences_drop_the_framing_ones():
+    from assistant.understand import asking_sentences
+
+    assert asking_sentences("小学生の親です。講習は年に何回？") == "講習は年に何回？"
+    assert asking_sentences("公式アプリの目標は何件？") == "公式アプリの目標は何件？"
+    assert asking_sentences("公式アプリについて。") == "公式アプリについて。"  # nothing asks: all of it
+
+
 def test_comparison_picks_one_fact_per_plan():
     q = ask("窓口の待ち時間、大分市と延岡市の目標はそれぞれ？")
     ranked = [fact("待ち時間を2割短縮", field="kpi", score=1.3), fact("待ち時間を1割短縮", field="kpi", score=1.2),
