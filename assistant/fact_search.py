@@ -27,6 +27,7 @@ W_KEYWORD = 0.35
 W_PRIOR = 0.45  # the measure-level ranking (chunks) the fact's measure or section got
 B_NAMED_MEASURE = 0.6  # a measure named in the question (exact)
 B_FOCUS = 0.25  # the measure a follow-up inherits
+FOCUS_ASKS = ("target", "baseline", "final", "department", "survey")  # kinds a block may not hold at all
 B_FIELD = 0.12  # per unit of field affinity with what is asked
 B_YEAR = 0.2  # the fact is about the asked year
 B_YEAR_OTHER = 0.15  # the fact is about another year
@@ -156,6 +157,7 @@ class FactTable:
             self.group_index.setdefault(g, []).append(i)  # type: ignore[arg-type]
         self.group_index = {g: np.array(ix) for g, ix in self.group_index.items()}
         self._ask_masks: dict[str, np.ndarray] = {}
+        self._holds: dict[str, np.ndarray] = {}
         self._year_masks: dict[int, np.ndarray] = {}
         self._unit_masks: dict[str, np.ndarray] = {}
         self._holders: dict[str, np.ndarray] = {}
@@ -177,7 +179,13 @@ class FactTable:
             base = np.array([table.get(f, 0.0) for f in self.fields], dtype=np.float32)
             ok = np.array([satisfies(f, ask) for f in self.facts], dtype=np.float32)
             self._ask_masks[ask] = base * (0.5 + 0.5 * ok)
+            self._holds[ask] = (base > 0) & (ok > 0)
         return self._ask_masks[ask]
+
+    def holds(self, ask: str) -> np.ndarray:
+        """Facts of a field that answers ``ask`` and that hold what it asks for."""
+        self.affinity(ask)
+        return self._holds[ask]
 
     def year_mask(self, year: int) -> np.ndarray:
         if year not in self._year_masks:
@@ -238,7 +246,11 @@ def score_facts(q: Question, table: FactTable, keyword_index, vector: list[float
     if q.measures or q.sections:
         keys = {(p, f"m{n}") for p, n in q.measures} | {(p, f"s:{key}") for p, key in q.sections}
         hit = np.array([g in keys for g in table.groups])
-        parts["measure"] = hit * (B_NAMED_MEASURE if q.measures_named else B_FOCUS)
+        hard = [a for a in q.asks if a in FOCUS_ASKS]
+        if q.measures_named or not hard or np.any(hit & table.holds(hard[0])):
+            parts["measure"] = hit * (B_NAMED_MEASURE if q.measures_named else B_FOCUS)
+        # else: a follow-up asks for a kind of fact its block does not hold (「何で測るの？」 after
+        # the vision): the block gives way, the plan stays.
     asks = [a for a in q.asks if a in AFFINITY]
     if asks:
         parts["field"] = B_FIELD * sum(table.affinity(a) for a in asks) / max(1.0, len(asks) ** 0.5)

@@ -18,7 +18,7 @@ from ingest.records import PlanInfo
 
 # What a question asks for (cue → pattern). Several may hold: 「担当課と期間は？」.
 ASKS: dict[str, re.Pattern[str]] = {
-    "target": re.compile(r"(目標|目指|KPI|ＫＰＩ|指標|水準|どこまで|伸ばす|増やす|減らす|引き上げ|高める|下げる|数値|見込"
+    "target": re.compile(r"(目標|目指|KPI|ＫＰＩ|指標|水準|どこまで|伸ばす|増やす|減らす|引き上げ|高める|下げる|数値|見込|測る|測れ|測定"
                          r"|めざ|狙|ねら|(に|まで)(する|します|したい|増や|伸ば|上げ|減ら))"),
     "baseline": re.compile(r"(現状|現在|(今|いま)(は|の|って|、|どれ|どの|何|現在|時点)|実績|これまで|時点|もともと|元々|基準|現時点"
                            r"|何年度と比べ|いつと比べ|比べて|出発点|スタート地点|これまでに)"),
@@ -35,7 +35,7 @@ ASKS: dict[str, re.Pattern[str]] = {
                          r"|何年度まで|何年度から|何年まで)"
                          r"|何年度から何年度まで)"),
     "survey": re.compile(r"(アンケート|回答率|回収率|回答者|回答数|調査対象|有効回答|何人に送|何人に配|調査期間|市民の声)"),
-    "reason": re.compile(r"(なぜ|何で|なんで|どうして|理由|背景|課題|きっかけ|経緯|問題|困って)"),
+    "reason": re.compile(r"(なぜ|何で(?![測計判評見決])|なんで|どうして|理由|背景|課題|きっかけ|経緯|問題|困って)"),
     "what": re.compile(r"(何をする|何をして|何する|内容|概要|どんな|どういう|どう変わ|どう進め|どうする|どうやって|何が|取組|取り組み"
                        r"|具体的|詳しく|について|教えて|仕組み|できるように)"),
     "compare": re.compile(r"(比較|違い|違う|比べ|両市|両方|それぞれ|どちら|共通)"),
@@ -160,6 +160,10 @@ def units_in(text: str) -> list[str]:
 
 
 _ERA_SPAN = re.compile(r"(?:令和|R)\s*\d+\s*年?度?\s*(?:から|～|~|〜|-|ー)\s*(\s*)(\d{1,2})\s*年度")
+# 「翌年度は？」「前の年は？」: a year counted from the one the conversation is about.
+_RELATIVE_YEAR = re.compile(r"(?P<next>翌年|次の年|次年度|その次の年)|(?P<prev>前年度|前の年|昨年度|その前の年)")
+# 「この計画」「本計画」: the plan as a whole, not the measure or section of the last answer.
+_THE_PLAN = re.compile(r"(この|その|本|今回の|同)(計画|プラン)")
 _POINTING = re.compile(r"(それ|その|そこ|この|あれ|同じ|似た|同様|そっち|こっち|そちら|さっき|先ほど|前の|同施策)")
 
 
@@ -202,8 +206,14 @@ def understand(raw: str, plans: dict[str, PlanInfo], known: dict[str, set[int]],
     own = [w for w in (topic_words(text) if topic_words else []) if not ASKS_WORD.search(w)]
     if focus is not None:
         own = [w for w in own if w not in focus.topic]  # words of the earlier topic are no new topic
+    if focus is not None and not years and focus.years:
+        step = _RELATIVE_YEAR.search(text)
+        if step:
+            q.years = [y + (1 if step.group("next") else -1) for y in focus.years]
     if focus is not None and not measures and (continues or is_follow_up(text, bool(own))):
-        inherit(q, focus, keep_topic=continues or not own or bool(_POINTING.search(text)))
+        about_plan = bool(_THE_PLAN.search(text)) and not continues
+        pointing = bool(_POINTING.search(_THE_PLAN.sub("", text)))
+        inherit(q, focus, keep_topic=not about_plan and (continues or not own or pointing))
     if focus is not None and not q.plans and not named and len(focus.plans) == 1:
         q.leaning = list(focus.plans)  # a new topic in the same conversation stays with its city, softly
     return q

@@ -147,3 +147,4 @@ def test_a_new_topic_in_a_conversation_leans_to_its_city(fake_assistant):
 def test_without_a_conversation_both_cities_are_open(fake_assistant):
     answer = fake_assistant.ask("セキュリティの数値目標は？")
     assert answer.citations and not answer.refused
+

@@ -81,6 +81,26 @@ def test_follow_up_inherits_measure_year_and_topic():
     assert "公式アプリ" in q.search_text
 
 
+@pytest.mark.parametrize(("question", "years"), [("翌年度は？", [2026]), ("次の年はどうなる？", [2026]),
+                                                ("前の年は？", [2024]), ("2024年度は？", [2024])])
+def test_follow_up_counts_a_relative_year_from_the_focus(question, years):
+    focus = Focus(plans=("oita",), measures=(("oita", 3),), asks=("target",), years=(2025,), topic="公式アプリの目標")
+    q = ask(question, focus)
+    assert q.years == years and q.measures == [("oita", 3)] and "target" in q.asks
+
+
+def test_follow_up_about_the_plan_itself_keeps_only_the_plan():
+    focus = Focus(plans=("nobeoka",), sections=(("nobeoka", "ch4-2"),), asks=("what",), topic="目指すビジョン")
+    q = ask("なんでこの計画を作ることになったの？", focus)
+    assert q.plans == ["nobeoka"] and not q.sections and "reason" in q.asks
+    assert ask("それはなんで？", focus).sections == [("nobeoka", "ch4-2")]  # 「それ」 points at the section
+
+
+def test_measuring_is_asking_for_an_indicator_not_a_reason():
+    q = ask("それが達成できたかどうかは何で測るの？")
+    assert "target" in q.asks and "reason" not in q.asks
+
+
 def test_follow_up_with_only_a_year_keeps_the_asked_field():
     q = ask("2025年度は？", FOCUS)
     assert q.years == [2025] and q.asks == ["target"] and q.measures == [("oita", 3)]
@@ -208,3 +228,26 @@ def test_a_long_sentence_is_cut_to_the_clauses_that_answer():
     part = focus_clause(long, q)
     assert "情報政策課" in part and len(part) <= LEAD_CHARS + 2 and part.startswith("…")
     assert focus_clause("短い文です。", q) == "短い文です。"
+
+
+def test_a_follow_up_keeps_its_block_only_when_the_block_holds_what_it_asks():
+    import numpy as np
+
+    from assistant.fact_search import FactTable, score_facts
+    from vectorstore.keyword import BM25Index, tokenize
+
+    vision = Fact(id="v", plan="nobeoka", measure=None, section="ch4-2", field="section",
+                  text="市民一人ひとりの希望を育むまちの実現を目指します。", context="延岡市 目指すべきビジョン", title="目指すべきビジョン")
+    kgi = Fact(id="k", plan="nobeoka", measure=None, section="kgi", field="kgi",
+               text="DX施策に関する市民満足度を70%まで向上", context="延岡市 KGI", title="KGI")
+    facts = [vision, kgi]
+    table = FactTable(facts, np.eye(2, 8, dtype=np.float32))
+    keyword = BM25Index([tokenize(f.embed_text) for f in facts])
+
+    def parts(question: str, section: str) -> dict[str, dict[str, float]]:
+        focus = Focus(plans=("nobeoka",), sections=(("nobeoka", section),), asks=("what",), topic="目指すビジョン")
+        return {s.fact.id: s.parts for s in score_facts(ask(question, focus), table, keyword, None, {})}
+
+    assert "measure" not in parts("それが実現できたかは何で測るの？", "ch4-2")["v"]  # the vision holds no target
+    assert parts("それってどういうこと？", "ch4-2")["v"]["measure"] > 0  # an open follow-up keeps its block
+    assert parts("それが実現できたかは何で測るの？", "kgi")["k"]["measure"] > 0  # a block that holds it stays
