@@ -42,7 +42,7 @@ ASKS: dict[str, re.Pattern[str]] = {
     "which_measure": re.compile(r"(どの施策|どの取組|どの取り組み|どの重点方針|何番の施策|どの事業|施策は何|施策名)"),
 }
 # A question asking for a quantity (its answer must hold a number about the thing asked).
-QUANTITY = re.compile(r"(何[件人名回％%割校点倍万億か箇ヶ手業橋施団社台店パ]|いくつ|どれ(くらい|ぐらい|だけ)|どの(くらい|ぐらい|程度|水準)"
+QUANTITY = re.compile(r"(何[件人名回％%割校点倍万億箇ヶ手業橋施団社台店パ]|何か所|何カ所|いくつ|どれ(くらい|ぐらい|だけ)|どの(くらい|ぐらい|程度|水準)"
                       r"|数は|数を|数って|数の目標|数値|数字|率|割合|%|％|どこまで)")
 # Counters asked for (「何人」「何件」「何店舗」…) and how the plans write a number counted that way.
 _COUNTER_FORMS: dict[str, tuple[str, ...]] = {

@@ -251,3 +251,11 @@ def test_a_follow_up_keeps_its_block_only_when_the_block_holds_what_it_asks():
     assert "measure" not in parts("それが実現できたかは何で測るの？", "ch4-2")["v"]  # the vision holds no target
     assert parts("それってどういうこと？", "ch4-2")["v"]["measure"] > 0  # an open follow-up keeps its block
     assert parts("それが実現できたかは何で測るの？", "kgi")["k"]["measure"] > 0  # a block that holds it stays
+
+
+@pytest.mark.parametrize(("question", "quantity"), [("救急搬送に関する取組は何かありますか？", False),
+                                                    ("公衆無線LANは何か所に置く？", True), ("講座は何回開く？", True)])
+def test_something_is_not_a_quantity(question, quantity):
+    from assistant.understand import QUANTITY
+
+    assert bool(QUANTITY.search(question)) is quantity
