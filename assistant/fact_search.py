@@ -182,6 +182,18 @@ class FactTable:
             self._holds[ask] = (base > 0) & (ok > 0)
         return self._ask_masks[ask]
 
+    def prepare(self) -> None:
+        """Build every per-ask, per-unit and per-year mask now (a server's warm-up), so no
+        question pays for the first use of one; the years are those the facts carry."""
+        for ask in AFFINITY:
+            self.affinity(ask)
+        for unit in UNIT_SHOWS:
+            self.unit_mask(unit)
+        years = {int(y) for y in self.years if y} | {2018 + int(k[1:]) for f in self.facts for k, _ in f.cells
+                                                       if k[1:].isdigit()}
+        for year in sorted(years):
+            self.year_mask(year)
+
     def holds(self, ask: str) -> np.ndarray:
         """Facts of a field that answers ``ask`` and that hold what it asks for."""
         self.affinity(ask)

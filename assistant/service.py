@@ -75,7 +75,9 @@ class Assistant:
         return parsed.measure(number) if parsed else None
 
     def warm_up(self) -> None:
-        self._current()
+        """Open the index, build the fact table's masks and load the model before the first question."""
+        _, reader = self._current()
+        reader.table.prepare()
         self.embeddings.embed_query("ウォームアップ")
 
     # --- asking ----------------------------------------------------------

@@ -259,3 +259,25 @@ def test_something_is_not_a_quantity(question, quantity):
     from assistant.understand import QUANTITY
 
     assert bool(QUANTITY.search(question)) is quantity
+
+
+def test_prepared_fact_table_answers_like_a_lazy_one():
+    import numpy as np
+
+    from assistant.fact_search import AFFINITY, FactTable, score_facts
+    from vectorstore.keyword import BM25Index, tokenize
+
+    facts = [
+        Fact(id="a", plan="oita", measure="3", section="", field="kpi", text="ダウンロード件数【76,000件】",
+             context="大分市 No.3 KPI 2026年度", title="公式アプリの機能拡充", year=2026),
+        Fact(id="b", plan="nobeoka", measure="5", section="", field="milestone", text="オンライン手続",
+             context="延岡市 重点方針5 工程表", title="フロントヤード改革", cells=(("R8", "実施"), ("R12", "拡充"))),
+    ]
+    vectors = np.eye(2, 8, dtype=np.float32)
+    keyword = BM25Index([tokenize(f.embed_text) for f in facts])
+    lazy, ready = FactTable(facts, vectors), FactTable(facts, vectors)
+    ready.prepare()
+    assert set(AFFINITY) <= set(ready._ask_masks) and {2026, 2030} <= set(ready._year_masks)
+    q = ask("2030年度のオンライン手続の目標は？")
+    assert [s.fact.id for s in score_facts(q, lazy, keyword, None, {})] == \
+        [s.fact.id for s in score_facts(q, ready, keyword, None, {})]
