@@ -206,17 +206,7 @@ def content_words(text: str) -> list[str]:
 
 @lru_cache(maxsize=4096)
 def _content_words(text: str) -> tuple[str, ...]:
-    words = []
-    for m in _tokenizer().tokenize(text[:2000]):
-        pos = m.part_of_speech()
-        if pos[0] not in _CONTENT_POS or pos[1] == "数詞":
-            continue
-        norm = m.normalized_form()
-        if len(norm) < 2 <= len(m.surface()):
-            norm = m.surface()  # イノシシ normalizes to 猪: keep the word as written
-        if len(norm) >= 2 and norm not in GENERIC_WORDS and norm.lower() not in GENERIC_WORDS and not norm.isdigit():
-            words.append(norm)
-    return tuple(dict.fromkeys(words))
+    return _words(text, lambda pos: pos[0] in _CONTENT_POS and pos[1] != "数詞")
 
 
 def nouns(text: str) -> list[str]:
@@ -226,14 +216,18 @@ def nouns(text: str) -> list[str]:
 
 @lru_cache(maxsize=4096)
 def _nouns(text: str) -> tuple[str, ...]:
+    return _words(text, lambda pos: pos[0] == "名詞" and pos[1] not in ("数詞", "代名詞") and pos[2] != "副詞可能")
+
+
+def _words(text: str, keep) -> tuple[str, ...]:
+    """Normalized words whose part of speech ``keep`` accepts, without numbers and generic plan words."""
     words = []
     for m in _tokenizer().tokenize(text[:2000]):
-        pos = m.part_of_speech()
-        if pos[0] != "名詞" or pos[1] in ("数詞", "代名詞") or pos[2] == "副詞可能":
+        if not keep(m.part_of_speech()):
             continue
         norm = m.normalized_form()
         if len(norm) < 2 <= len(m.surface()):
-            norm = m.surface()
+            norm = m.surface()  # イノシシ normalizes to 猪: keep the word as written
         if len(norm) >= 2 and norm not in GENERIC_WORDS and norm.lower() not in GENERIC_WORDS and not norm.isdigit():
             words.append(norm)
     return tuple(dict.fromkeys(words))

@@ -18,11 +18,10 @@ import json
 import shutil
 import tempfile
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 from vectorstore import model_files
-from vectorstore.model_files import DEFAULT_MODEL, ModelError, _stamp, check_model, sha256_file
+from vectorstore.model_files import DEFAULT_MODEL, ModelError, ModelStatus, _stamp, check_model, sha256_file
 from vectorstore.onnx_encoder import ONNX_FILE, TOKENIZER_FILE
 
 ONNX_DIRNAME = f"{DEFAULT_MODEL}-onnx"
@@ -31,13 +30,6 @@ MANIFEST = "manifest.json"
 EXPORT_FORMAT = 1  # bump when the exported graph changes (inputs, outputs, pooling)
 OPSET = 18
 EXPORT_HINT = "`planqa models install` で書き出してください。"
-
-
-@dataclass
-class OnnxStatus:
-    path: Path
-    ok: bool
-    message: str
 
 
 def onnx_path(model_dir: Path) -> Path:
@@ -52,7 +44,7 @@ def _read_manifest(root: Path) -> dict:
     return data if isinstance(data, dict) else {}
 
 
-def check_onnx(model_dir: Path, full: bool = False, progress: bool = False) -> OnnxStatus:
+def check_onnx(model_dir: Path, full: bool = False, progress: bool = False) -> ModelStatus:
     """Check the exported files against the manifest; ``full`` re-hashes every file.
 
     Without ``full`` a file is re-hashed only when its size or mtime differs from
@@ -61,25 +53,25 @@ def check_onnx(model_dir: Path, full: bool = False, progress: bool = False) -> O
     manifest = _read_manifest(root)
     files = manifest.get("files")
     if not isinstance(files, dict) or not all(name in files for name in (ONNX_FILE, ONNX_DATA, TOKENIZER_FILE)):
-        return OnnxStatus(root, False, f"埋め込みモデルの ONNX 版がありません（{root}）。{EXPORT_HINT}")
+        return ModelStatus(root, False, f"埋め込みモデルの ONNX 版がありません（{root}）。{EXPORT_HINT}")
     if manifest.get("format") != EXPORT_FORMAT or manifest.get("source_sha256") != model_files.WEIGHTS_SHA256:
-        return OnnxStatus(root, False, f"埋め込みモデルの ONNX 版が古い形式です（{root}）。{EXPORT_HINT}")
+        return ModelStatus(root, False, f"埋め込みモデルの ONNX 版が古い形式です（{root}）。{EXPORT_HINT}")
     stamps_changed = False
     for name, entry in files.items():
         path = root / name
         if not path.is_file():
-            return OnnxStatus(root, False, f"ONNX 版のファイル {name} がありません（{root}）。{EXPORT_HINT}")
+            return ModelStatus(root, False, f"ONNX 版のファイル {name} がありません（{root}）。{EXPORT_HINT}")
         if not full and entry.get("stamp") == _stamp(path):
             continue
         if sha256_file(path, progress=progress) != entry.get("sha256"):
-            return OnnxStatus(
+            return ModelStatus(
                 root, False, f"ONNX 版のファイルが壊れています（ハッシュ不一致: {path}）。`planqa models install --force` で書き出し直してください。"
             )
         entry["stamp"] = _stamp(path)
         stamps_changed = True
     if stamps_changed:
         _write_manifest(root, manifest)
-    return OnnxStatus(root, True, "OK")
+    return ModelStatus(root, True, "OK")
 
 
 def record_manifest(root: Path, **extra: object) -> dict:
