@@ -177,8 +177,9 @@ def test_answerable_consistency(row):
         assert item["source_quote"].strip(), f"{item['id']}: source_quote が空です"
         if item["type"] in MEASURE_TYPES:
             assert item["expected_measures"], f"{item['id']}: expected_measures が空です"
-        if item["type"] == "compare" and item.get("turn", 1) == 1:  # both cities, or two measures of one city
-            assert item["plan"] == "both" or len(item["expected_measures"]) >= 2, item["id"]
+        if item["type"] == "compare" and item.get("turn", 1) == 1:  # both cities, two measures, or two facts (years)
+            two_sides = item["plan"] == "both" or len(item["expected_measures"]) >= 2 or len(item["must_include"]) >= 2
+            assert two_sides, item["id"]
 
 
 # --------------------------------------------------------------------------- facts against the plans
