@@ -64,6 +64,13 @@ def focus_clause(text: str, q, limit: int = 0) -> str:
     return ("…" if i > 0 else "") + part + ("…" if j < len(clauses) and not part.endswith("。") else "")
 
 
+def _names_more(question: str, text: str, title: str) -> bool:
+    """The question names a thing (a noun) that ``text`` says and the measure's title does not."""
+    from vectorstore.keyword import nouns
+
+    return any(w in text and w not in title for w in nouns(question))
+
+
 def _without_baseline(text: str) -> str:
     return re.sub(r"（現状値 [^（）]*(（[^（）]*）[^（）]*)?）$", "", text).strip()
 
@@ -125,7 +132,11 @@ class Writer:
                 when, goal = "", fact.text
             year = when.replace("達成見込み年度 ", "")
             if first and year and q.asks_for("when") and not q.asks_for("what"):
-                return f"最終的な目標の達成見込み年度は{year}です（{where}）。"
+                if not _names_more(q.text, goal, fact.title):
+                    return f"最終的な目標の達成見込み年度は{year}です（{where}）。"
+                # 「支所でもカードで払えるのはいつ？」: the goal names what was asked, so it is said too
+                said = re.sub(r"\s*\n\s*・?|^\s*・", " ", focus_clause(goal, q)).strip().rstrip("。")
+                return f"最終的な目標の達成見込み年度は{year}で、目標は「{said}」です（{where}）。"
             goal = focus_clause(goal, q) if first else goal
             head = f"達成見込み年度は{year}、" if year else ""
             return f"{head}最終的な目標は「{goal.rstrip('。')}」です（{where}）。"

@@ -21,6 +21,7 @@ class Focus:
     sections: tuple[tuple[str, str], ...] = ()  # (plan, section key) for narrative answers
     asks: tuple[str, ...] = ()
     years: tuple[int, ...] = ()
+    units: tuple[str, ...] = ()  # counters asked (何橋, 何人): 「全部でどれだけ？」 counts the same way
     topic: str = ""  # the text retrieval read for that turn
 
 

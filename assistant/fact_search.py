@@ -60,6 +60,7 @@ AFFINITY: dict[str, dict[str, float]] = {
 BLANK_YEARS = {"—", "-", "―", "ー", "－", "未定"}
 _BLANK_BASELINE = re.compile(r"現状値?\s*[：:]?\s*[—\-―－]")
 _DEPARTMENT = re.compile(r"[一-龥ァ-ヶ]+(課|部|室|局|センター|本部|部会)")
+_ENUMERATED = re.compile(r"[①-⑳]|(?:^|\s)- ")
 _DATE = re.compile(r"(\d{4}年|令和\s*\d+|平成\s*\d+|R\s?\d+|\d+年度|\d+月|年度末)")
 
 
@@ -135,6 +136,8 @@ def satisfies(fact: Fact, ask: str) -> bool:
         return fact.field == "glossary"
     if ask == "survey":
         return fact.field == "survey"
+    if ask == "items":  # an enumerated list (① … ② …, - … - …)
+        return len(_ENUMERATED.findall(fact.text)) >= 2
     return True
 
 

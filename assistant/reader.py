@@ -72,7 +72,7 @@ class Reader:
         if q.unknown_measures and not q.measures:
             text = self.unknown_measure_message(q)
             return self._done(q, Answer(q.raw, text, [], refused=True, lead=text), None, [])
-        places = unknown_places(q.text, self._corpus)
+        places = unknown_places(asking_sentences(q.text), self._corpus)  # 「隣町の職員です。」 only frames
         if places:
             cities = "・".join(i.city for i in self.plans.values())
             text = f"{'、'.join(places)}についての記載は、この計画（{cities}）にはありません。"
@@ -148,7 +148,7 @@ class Reader:
         if sel.refused:
             return []
         cities = {a for info in self.plans.values() for a in (info.city, info.city.rstrip("市町村"))}
-        places = [p for p in place_names(q.text) if p not in cities]
+        places = [p for p in place_names(asking_sentences(q.text)) if p not in cities]
         said = "\n".join(f"{s.fact.context}\n{s.fact.text}" for s in sel.picked + sel.support)
         return [p for p in places if p not in said]
 
@@ -230,7 +230,7 @@ class Reader:
             measures = tuple(q.measures)
         plans = tuple(dict.fromkeys([f.plan for f in facts] or q.plans))
         return Focus(plans=plans, measures=measures, sections=sections, asks=tuple(q.asks), years=tuple(q.years),
-                     topic=trim_topic(q.search_text))
+                     units=tuple(q.units), topic=trim_topic(q.search_text))
 
     def unknown_measure_message(self, q: Question) -> str:
         lines = []

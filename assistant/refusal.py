@@ -16,6 +16,8 @@ from dataclasses import dataclass
 ABSENT_KINDS: list[tuple[str, re.Pattern[str], re.Pattern[str] | None]] = [
     ("予算・費用の額", re.compile(r"(予算|事業費|財源|(費用|金額|コスト|お金)(は|って|が)?(いくら|どのくらい|どれくらい|何円)|いくら|何円)"),
      re.compile(r"\d[\d,]*\s*(千|万|億)?円")),
+    ("報酬・謝礼の額", re.compile(r"(謝礼|日当|報酬|給料|給与|時給|ギャラ|手当(は|って|が|を|も)?(いくら|出る|もらえ|ある))"),
+     re.compile(r"\d[\d,]*\s*(千|万|億)?円")),
     ("人名", re.compile(r"((市長|課長|部長|局長|担当者|責任者|委員長|代表者|CIO|CDO|CEO)[^。？?]{0,12}(名前|氏名|誰|だれ)|氏名)"), None),
     ("連絡先", re.compile(r"(電話番号|メールアドレス|連絡先|住所|URL|ホームページのアドレス)"),
      re.compile(r"(\d{2,4}-\d{2,4}-\d{3,4}|@|https?://)")),
@@ -88,7 +90,8 @@ def absent_topic(question: str, corpus: str, vocabulary) -> list[str]:
     if any(w in corpus for w in re.findall(r"[A-Za-z][A-Za-z0-9\-]+", question)):
         return []
     nouns = [(s, n) for s, n in compound_nouns(question)
-             if len(s) >= 2 and s not in _NOT_TOPICS and n not in _NOT_TOPICS and n not in GENERIC_WORDS]
+             if len(s) >= 2 and s not in _NOT_TOPICS and n not in _NOT_TOPICS and n not in GENERIC_WORDS
+             and not re.fullmatch(r"[ぁ-ゖ]{1,2}", s)]  # じい, うち: fragments of everyday speech
     if not nouns:
         return []
 

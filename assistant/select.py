@@ -22,12 +22,12 @@ PART_MARGIN = 0.35  # a fact for a second part may score this much below the fir
 SWITCH_MARGIN = 0.2  # a fact of another block answers an asked kind only when it scores this close to the best
 YEAR_MARGIN = 0.1  # another measure answers a named year only when it fits almost as well
 RICHER_MARGIN = 0.1  # a fact holding more of the asked kinds wins when this close
-GROUP = re.compile(r"\d+代|男性|女性|男女別")  # a breakdown asked for (by age, by sex)
+GROUP = re.compile(r"\d+代|男性|女性|男女別|外国人|海外|訪日|インバウンド")  # a breakdown asked for (by age, sex, origin)
 COVER_MIN = 0.25  # a number answers only when its fact says this share of what the question names
 SUPPORT_MARGIN = 0.25
 OPEN_SUPPORT_MARGIN = 0.6
 MAX_SUPPORT = 2
-HARD_ASKS = ("department", "when", "baseline", "target", "final", "survey", "definition")
+HARD_ASKS = ("department", "when", "baseline", "target", "final", "survey", "definition", "items")
 
 
 @dataclass
@@ -133,7 +133,8 @@ def select(q: Question, ranked: list[ScoredFact], words: list[tuple[str, ...]] |
         extra = about or (lambda _s: "")
         if max(coverage(words, p.fact, weight, extra(p)) for p in numbered) < COVER_MIN:
             return _refuse(q, pool, "お尋ねの対象についての数値は計画に書かれていません")
-        missing = _unreported_breakdown(q, numbered)
+    if _asks_quantity(q):  # a part of the figure (20代, 外国人) must be in the figure itself, named measure or not
+        missing = _unreported_breakdown(q, [p for p in picked if re.search(r"\d", p.fact.text)] or picked)
         if missing:
             return _refuse(q, pool, missing)
     return Selection(q, picked=picked, support=_support(picked, pool, open_question=not hard and not q.units),

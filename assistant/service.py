@@ -25,7 +25,7 @@ from assistant.streaming import stream_answer
 from assistant.types import Answer, InvalidQuestion
 from assistant.understand import split_questions, understand
 from ingest.records import Measure, PlanInfo
-from vectorstore.keyword import content_words
+from vectorstore.keyword import nouns
 from vectorstore.snapshot import Snapshot, load_snapshot
 from vectorstore.store import CURRENT
 
@@ -114,7 +114,7 @@ class Assistant:
                   add: bool = True, continues: bool = False) -> Reading:
         chosen = None if plan == "both" else plan
         q = understand(text, reader.plans, snap.known_measures(), chosen,
-                       focus=conversation.focus if conversation else None, topic_words=content_words, continues=continues)
+                       focus=conversation.focus if conversation else None, topic_words=nouns, continues=continues)
         if plan == "both":
             q.plans = list(snap.plans)
         if not q.measures:
@@ -143,7 +143,7 @@ class Assistant:
         snap, reader = self._current()
         if plan and plan not in snap.plans:
             raise InvalidQuestion(f"計画 ID「{plan}」はありません（ある ID: {', '.join(snap.plans)}）。")
-        q = understand(text, reader.plans, snap.known_measures(), plan, topic_words=content_words)
+        q = understand(text, reader.plans, snap.known_measures(), plan, topic_words=nouns)
         if not q.measures:
             titled = self._titles_in(q.text, q.plans)
             if titled:

@@ -19,7 +19,7 @@ from ingest.records import PlanInfo
 # What a question asks for (cue → pattern). Several may hold: 「担当課と期間は？」.
 ASKS: dict[str, re.Pattern[str]] = {
     "target": re.compile(r"(目標|目指|KPI|ＫＰＩ|指標|水準|どこまで|伸ばす|増やす|減らす|引き上げ|高める|下げる|数値|見込|測る|測れ|測定"
-                         r"|めざ|狙|ねら|(に|まで)(する|します|したい|増や|伸ば|上げ|減ら))"),
+                         r"|めざ|狙|ねら|(に|まで)(する|します|したい|増や|伸ば|上げ|減ら)|確かめ|効果を?(どう|何で)(測|確|見|評価))"),
     "baseline": re.compile(r"(現状|現在|(今|いま)(は|の|って|、|どれ|どの|何|現在|時点)|実績|これまで|時点|もともと|元々|基準|現時点"
                            r"|何年度と比べ|いつと比べ|比べて|出発点|スタート地点|これまでに)"),
     # how many there are or were (「どのくらい来てるの？」): a soft cue for current figures, never a hard part
@@ -28,17 +28,21 @@ ASKS: dict[str, re.Pattern[str]] = {
     "when": re.compile(r"(いつ|何年|時期|期間|スケジュール|工程|開始|始ま|始め|スタート|予定|めど|目途|頃|から[？?]|まで[？?]"
                        r"|年度から|年度まで|導入され|何月)"),
     "final": re.compile(r"(最終|達成見込|達成する見込|あるべき姿|ゴール|最後に|目指す姿"
-                        r"|(いつ|何年度)まで(に|で)?[^。？?]{0,12}(見込|実現|完了|達成|導入され|終わ))"),
+                        r"|(いつ|何年度)まで(に|で)?[^。？?]{0,12}(見込|実現|完了|達成|導入され|終わ)"
+                        r"|(完了|完成|実現|達成|終わ|終了)[^。？?]{0,8}(いつ|何年))"),
     "definition": re.compile(r"(用語|(?<!こ)とは[？?何]?|って(何|なに)(?=[？?。]|$|です|なの|だろ|\s)|の意味|意味は|どういう意味"
                              r"|どう説明|どういうもの|ってどういう|って言葉|という言葉|の言葉|なんのこと|何のこと)"),
-    "period": re.compile(r"((計画期間|計画の期間)(は|って|を|[？?])|(計画|プラン|第\d期)(は|って)?[、\s]*(いつから|いつまで|何年間"
+    "period": re.compile(r"((計画期間|計画の期間)(は|って|を|[？?])|対象期間|(計画|プラン|第\d期)(は|って)?[、\s]*(いつから|いつまで|何年間"
                          r"|何年度まで|何年度から|何年まで)"
-                         r"|何年度から何年度まで)"),
+                         r"|何年度?から何年度?まで|第何期)"),
     "survey": re.compile(r"(アンケート|回答率|回収率|回答者|回答数|調査対象|有効回答|何人に送|何人に配|調査期間|市民の声)"),
     "reason": re.compile(r"(なぜ|何で(?![測計判評見決])|なんで|どうして|理由|背景|課題|きっかけ|経緯|問題|困って)"),
     "what": re.compile(r"(何をする|何をして|何する|内容|概要|どんな|どういう|どう変わ|どう進め|どうする|どうやって|何が|取組|取り組み"
                        r"|具体的|詳しく|について|教えて|仕組み|できるように)"),
     "compare": re.compile(r"(比較|違い|違う|比べ|両市|両方|それぞれ|どちら|共通)"),
+    # the items a list names (「どの税が対象？」「対象は何？」): an enumerated fact answers
+    "items": re.compile(r"((どの|どんな|何の|なんの|どういう)[一-龥ァ-ヶー]{1,6}(が|も)?(対象|含まれ)|(何|なに|どれ)が対象"
+                        r"|対象(は|って|と|に)?(なる|なっている|なってる)?[^。？?]{0,6}(何|なに|どれ)|対象となる[一-龥ァ-ヶー]{1,6}(は|って))"),
     "which_measure": re.compile(r"(どの施策|どの取組|どの取り組み|どの重点方針|何番の施策|どの事業|施策は何|施策名)"),
 }
 # A question asking for a quantity (its answer must hold a number about the thing asked).
@@ -81,7 +85,7 @@ _IMPERATIVE = re.compile(
     r"|###\s*SYSTEM|\[SYSTEM\]|<\|)",
     re.IGNORECASE,
 )
-_CLAUSE = re.compile(r"(?<=[。！？!?\n])|(?<=[、,：:])(?=[^、,：:]{4,})|(?<=###)\s")
+_CLAUSE = re.compile(r"(?<=[。！？!?\n])|(?<=[、,：:])(?=[^、,：:]{4,})|(?<=###)\s|(?<=[A-Za-z]\.)(?=\s|[^\x00-\x7f])")
 _FOLLOW_UP = re.compile(
     r"^(それ|その|そこ|この|あれ|同じ|そっち|こっち|さっき|先ほど|前の|じゃあ|では|なら|あと|ちなみに|ほかに|他に|では|で、|で |"
     r"逆に|一方|もう少し|もっと|それで)|(それ|その施策|この施策|同施策|そちら|そっち|さっきの|似たよう|同じよう|同様の)")
@@ -230,6 +234,7 @@ def inherit(q: Question, focus: Focus, keep_topic: bool) -> None:
     about the same measure or section; otherwise (「じゃあスマホ教室は？」) only the plan carries over."""
     q.follow_up = True
     q.focus = focus
+    own_asks = bool(q.asks)
     switched = bool(q.cities_named) and set(q.cities_named) != set(focus.plans)
     if not q.plans and not switched:
         q.plans = list(focus.plans) if len(focus.plans) == 1 or keep_topic else []
@@ -238,11 +243,26 @@ def inherit(q: Question, focus: Focus, keep_topic: bool) -> None:
     if not switched:
         q.measures = list(focus.measures)
         q.sections = list(focus.sections)
+    if not q.units and QUANTITY.search(q.text):  # 「全部でどれだけ？」 after 「何橋？」: the same counter
+        q.units = list(focus.units)
     if not q.asks:  # 「2026年度は？」「じゃあ延岡市は？」: the same question about something else
         q.asks = [a for a in focus.asks if a != "compare"]
         if not q.years:
             q.years = list(focus.years)
         elif not set(q.asks) & YEARLY_ASKS:  # a year alone after 「担当は？」 asks for that year's target
             q.asks = ["target"]
-    # Retrieval reads the earlier topic too, so 「じゃあ延岡市は？」 finds 延岡市's measure on the same theme.
-    q.search_text = f"{focus.topic} {q.text}".strip()
+    # Retrieval reads the earlier topic too, so 「じゃあ延岡市は？」 finds 延岡市's measure on the same theme;
+    # when the follow-up asks something of its own (「なんで必要なの？」), without what the earlier turn asked.
+    topic = topic_without_asks(focus.topic) if own_asks else focus.topic
+    q.search_text = f"{topic} {q.text}".strip()
+
+
+_YEAR_WORDS = re.compile(r"(\d{4}\s*[(（]?\s*(令和|R)?\s*\d*\s*[)）]?\s*年度?|(令和|R)\s*\d+\s*年度?|\d+年度)")
+
+
+def topic_without_asks(topic: str) -> str:
+    """The earlier turn's text without its asking words and years (what it was about, not what it asked)."""
+    for pattern in ASKS.values():
+        topic = pattern.sub(" ", topic)
+    topic = _YEAR_WORDS.sub(" ", topic)
+    return re.sub(r"\s+", " ", topic).strip()

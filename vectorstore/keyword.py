@@ -55,11 +55,12 @@ def _tokenizer():
 
 def compound_nouns(text: str) -> list[tuple[str, str]]:
     """Japanese nouns as whole compounds (mode C: ふるさと納税, 電子図書館), with their
-    normalized forms."""
+    normalized forms; nouns used as adverbs (今まで, 全部, 最近) and -的 words (最終的) name no topic."""
     out = []
     for m in _sudachi("C").tokenize(text[:2000]):
         pos = m.part_of_speech()
-        if pos[0] == "名詞" and pos[1] in ("普通名詞", "固有名詞") and re.search(r"[\u3040-\u30ff\u3400-\u9fff]", m.surface()):
+        if pos[0] == "名詞" and pos[1] in ("普通名詞", "固有名詞") and pos[2] != "副詞可能" \
+                and not m.surface().endswith("的") and re.search(r"[\u3040-\u30ff\u3400-\u9fff]", m.surface()):
             out.append((m.surface(), m.normalized_form()))
     return out
 
