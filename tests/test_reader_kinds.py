@@ -209,3 +209,15 @@ def test_framing_town_and_english_instruction(fake_assistant):
 def test_which_term_of_the_plan_is_a_period_question(fake_assistant):
     answer = fake_assistant.ask("大分市のアクションプランは第何期で、何年から何年まで？")
     assert "2025年度" in answer.lead and "2026年度" in answer.lead
+
+
+# 14. 「何が対象？」: the enumerated list answers first; a final year asked with words of the goal
+#     (「支所でも」) says the goal too.
+def test_a_list_answers_which_items(fake_assistant):
+    answer = fake_assistant.ask("延岡市でeL-QRを使って納められる税金は何が対象になっていますか？")
+    assert not answer.refused and "固定資産税" in answer.lead and "国民健康保険税" in answer.lead
+
+
+def test_a_final_year_names_the_goal_the_question_mentions(fake_assistant):
+    answer = fake_assistant.ask("大分市の支所でもキャッシュレスで払えるようになるのはいつ？")
+    assert "2028年度" in answer.lead and "支所" in answer.lead
