@@ -27,7 +27,7 @@ COVER_MIN = 0.25  # a number answers only when its fact says this share of what 
 SUPPORT_MARGIN = 0.25
 OPEN_SUPPORT_MARGIN = 0.6
 MAX_SUPPORT = 2
-HARD_ASKS = ("department", "when", "baseline", "target", "final", "survey", "definition", "items")
+HARD_ASKS = ("department", "when", "baseline", "target", "final", "survey", "definition", "items", "reason")
 
 
 @dataclass
