@@ -281,3 +281,22 @@ def test_prepared_fact_table_answers_like_a_lazy_one():
     q = ask("2030年度のオンライン手続の目標は？")
     assert [s.fact.id for s in score_facts(q, lazy, keyword, None, {})] == \
         [s.fact.id for s in score_facts(q, ready, keyword, None, {})]
+
+
+@pytest.mark.parametrize(
+    ("question", "asks_reason"),
+    [("その3つの未来とは何ですか。", False), ("目標は何でしょうか", False), ("何でこの計画を作ったの？", True),
+     ("どうしてそれに取り組むの？", True)],
+)
+def test_what_is_is_no_why(question, asks_reason):
+    assert ("reason" in ask(question).asks) is asks_reason
+
+
+def test_a_follow_up_with_a_verb_only_inherits_and_drops_the_earlier_asking_words():
+    focus = Focus(plans=("oita",), measures=(("oita", 1),), asks=("target",), years=(2026,), units=("件",),
+                  topic="窓口改革の令和8年度の数値目標は？")
+    q = understand("問い合わせるなら何課？", PLANS, KNOWN, focus=focus, topic_words=lambda t: [])
+    assert q.follow_up and q.measures == [("oita", 1)] and q.asks == ["department"]
+    assert "目標" not in q.search_text and "令和8年度" not in q.search_text and "窓口改革" in q.search_text
+    more = understand("全部でどれだけ？", PLANS, KNOWN, focus=focus, topic_words=lambda t: [])
+    assert more.units == ["件"]
