@@ -13,11 +13,12 @@ from dataclasses import dataclass
 
 # Kinds of facts the plans do not state. ``shows`` is what the retrieved text
 # would contain if it did state one (None: the plans never do).
+_YEN = re.compile(r"\d[\d,]*\s*(千|万|億)?円")
 ABSENT_KINDS: list[tuple[str, re.Pattern[str], re.Pattern[str] | None]] = [
     ("予算・費用の額", re.compile(r"(予算|事業費|財源|(費用|金額|コスト|お金)(は|って|が)?(いくら|どのくらい|どれくらい|何円)|いくら|何円)"),
-     re.compile(r"\d[\d,]*\s*(千|万|億)?円")),
+     _YEN),
     ("報酬・謝礼の額", re.compile(r"(謝礼|日当|報酬|給料|給与|時給|ギャラ|手当(は|って|が|を|も)?(いくら|出る|もらえ|ある))"),
-     re.compile(r"\d[\d,]*\s*(千|万|億)?円")),
+     _YEN),
     ("人名", re.compile(r"((市長|課長|部長|局長|担当者|責任者|委員長|代表者|CIO|CDO|CEO)[^。？?]{0,12}(名前|氏名|誰|だれ)|氏名)"), None),
     ("連絡先", re.compile(r"(電話番号|メールアドレス|連絡先|住所|URL|ホームページのアドレス)"),
      re.compile(r"(\d{2,4}-\d{2,4}-\d{3,4}|@|https?://)")),

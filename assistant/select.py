@@ -126,17 +126,16 @@ def select(q: Question, ranked: list[ScoredFact], words: list[tuple[str, ...]] |
                 if more is not None:
                     picked.append(more)
     picked = list(dict.fromkeys(picked))
+    numbered = [p for p in picked if re.search(r"\d", p.fact.text)] or picked
     if words and weight and _asks_quantity(q) and not q.measures:
         # The number must be about what the question names (「外部の専門人材を何人」 is not
         # 「リーダー 25人」): the fact, its place and its measure's summary must say most of it.
-        numbered = [p for p in picked if re.search(r"\d", p.fact.text)] or picked
         extra = about or (lambda _s: "")
         if max(coverage(words, p.fact, weight, extra(p)) for p in numbered) < COVER_MIN:
             return _refuse(q, pool, "お尋ねの対象についての数値は計画に書かれていません")
-    if _asks_quantity(q):  # a part of the figure (20代, 外国人) must be in the figure itself, named measure or not
-        missing = _unreported_breakdown(q, [p for p in picked if re.search(r"\d", p.fact.text)] or picked)
-        if missing:
-            return _refuse(q, pool, missing)
+    missing = _unreported_breakdown(q, numbered)  # 20代, 外国人: in the figure itself, named measure or not
+    if missing:
+        return _refuse(q, pool, missing)
     return Selection(q, picked=picked, support=_support(picked, pool, open_question=not hard and not q.units),
                      ranked=pool, unstated=unstated)
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from assistant.conversation import Focus
 from assistant.query import detect_plans, measure_refs, normalise
-from ingest.parsers.text import years_in
+from ingest.parsers.text import YEAR_MENTION, years_in
 from ingest.records import PlanInfo
 
 # What a question asks for (cue → pattern). Several may hold: 「担当課と期間は？」.
@@ -257,12 +257,9 @@ def inherit(q: Question, focus: Focus, keep_topic: bool) -> None:
     q.search_text = f"{topic} {q.text}".strip()
 
 
-_YEAR_WORDS = re.compile(r"(\d{4}\s*[(（]?\s*(令和|R)?\s*\d*\s*[)）]?\s*年度?|(令和|R)\s*\d+\s*年度?|\d+年度)")
-
-
 def topic_without_asks(topic: str) -> str:
     """The earlier turn's text without its asking words and years (what it was about, not what it asked)."""
     for pattern in ASKS.values():
         topic = pattern.sub(" ", topic)
-    topic = _YEAR_WORDS.sub(" ", topic)
+    topic = YEAR_MENTION.sub(" ", topic)
     return re.sub(r"\s+", " ", topic).strip()

@@ -82,6 +82,12 @@ def years_in(text: str) -> list[int]:
     return sorted(years)
 
 
+# The written forms years_in reads (2025, 2025(令和7)年度, 令和7年度, R7), with their 年度 suffix: for
+# removing year mentions from a text.
+YEAR_MENTION = re.compile(r"(?<!\d)20[1-4]\d(?!\d)\s*(?:[(（]\s*(?:令和|R)\s*\d+\s*[)）])?\s*年?度?"
+                          r"|令和\s*(?:\d+|元)\s*年?度?|(?<![A-Za-z])R\s?\d{1,2}(?!\d)\s*年?度?")
+
+
 def year_range(text: str) -> list[int]:
     """Years covered by a period such as 令和7年度～令和11年度 (inclusive)."""
     found = years_in(text)
