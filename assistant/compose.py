@@ -28,6 +28,7 @@ _HINTS = {
     "when": re.compile(r"(\d{4}年|令和\s*\d+|平成\s*\d+|R\s?\d+|\d+年度|\d+月|年度末)"),
     "target": re.compile(r"\d"),
     "baseline": re.compile(r"\d"),
+    "name": re.compile(r"「"),
 }
 
 

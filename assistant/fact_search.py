@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from assistant.understand import UNIT_SHOWS, Question
+from assistant.understand import UNIT_SHOWS, Question, unit_pattern
 from ingest.facts import Fact
 from ingest.parsers.text import year_range
 from vectorstore.keyword import content_words, expand_words, tokenize
@@ -38,6 +38,8 @@ B_GLOSSARY_OFF = 0.2  # a glossary entry answers what a word means, not what a c
 B_LITERAL = 0.15  # a distinctive term of the question (quoted, katakana or Latin) the fact holds verbatim
 LITERAL_MAX_FACTS = 12  # a term this many facts hold is not distinctive
 OUT_OF_SCOPE = -10.0
+B_CAPTION = 0.3  # a figure's caption alone (「【図24】全体の満足度」) states nothing
+_CAPTION = re.compile(r"^\s*【(図|表)\s*\d+】[^。]{0,30}。?\s*$")
 B_LEANING = 0.15  # the plan a conversation is about, when the question names none
 PLAN_PRIOR = 0.5  # plan-level facts (period, the visions list) have no chunk of their own to be ranked by
 PLAN_GROUPS = {"s:plan", "s:visions"}
@@ -55,12 +57,17 @@ AFFINITY: dict[str, dict[str, float]] = {
     "reason": {"background": 0.9, "section": 0.5, "overview": 0.3},
     "period": {"plan": 1.0, "section": 0.2},
     "which_measure": {"summary": 1.0, "overview": 0.4, "goal_state": 0.3},
+    "name": {"section": 0.6, "overview": 0.6, "background": 0.6, "summary": 0.6, "plan": 0.6, "action": 0.4,
+             "goal_state": 0.4},
     "what": {"overview": 0.5, "action": 0.5, "summary": 0.4, "goal_state": 0.5, "key_projects": 0.3},
 }
 BLANK_YEARS = {"—", "-", "―", "ー", "－", "未定"}
 _BLANK_BASELINE = re.compile(r"現状値?\s*[：:]?\s*[—\-―－]")
 _DEPARTMENT = re.compile(r"[一-龥ァ-ヶ]+(課|部|室|局|センター|本部|部会)")
 _ENUMERATED = re.compile(r"[①-⑳]|(?:^|\s)- ")
+# A name given in 「」: 「…」をビジョンとして掲げ / 「…」という / 策定した「…」 (nested 「」 allowed).
+_NAMED = re.compile(r"「[^「」]{2,}(?:「[^「」]*」[^「」]*)*」(?:を|が|は|と)?[^。「」]{0,20}?(?:として|という|と呼|と称|と名付)"
+                    r"|(?:策定した|策定された|掲げる|名称|愛称|通称|呼ばれる)[^。「」]{0,6}「[^「」]{4,}")
 _DATE = re.compile(r"(\d{4}年|令和\s*\d+|平成\s*\d+|R\s?\d+|\d+年度|\d+月|年度末)")
 
 
@@ -138,13 +145,15 @@ def satisfies(fact: Fact, ask: str) -> bool:
         return fact.field == "survey"
     if ask == "reason":  # why: a background or narrative sentence, not a target or a date
         return fact.field in ("background", "section")
+    if ask == "name":
+        return bool(_NAMED.search(fact.text))
     if ask == "items":  # an enumerated list (① … ② …, - … - …)
         return len(_ENUMERATED.findall(fact.text)) >= 2
     return True
 
 
 def shows_unit(fact: Fact, unit: str) -> bool:
-    return bool(UNIT_SHOWS[unit].search(fact.text))
+    return bool(unit_pattern(unit).search(fact.text))
 
 
 class FactTable:
@@ -166,6 +175,7 @@ class FactTable:
         self._year_masks: dict[int, np.ndarray] = {}
         self._unit_masks: dict[str, np.ndarray] = {}
         self._holders: dict[str, np.ndarray] = {}
+        self.captions = np.array([bool(_CAPTION.match(f.text)) for f in facts], dtype=bool)
         self.glossary_names = {i: re.split(r"[（(:：]", f.text)[0].strip() for i, f in enumerate(facts)
                                if f.field == "glossary"}
 
@@ -192,7 +202,7 @@ class FactTable:
         question pays for the first use of one; the years are those the facts carry."""
         for ask in AFFINITY:
             self.affinity(ask)
-        for unit in UNIT_SHOWS:
+        for unit in list(UNIT_SHOWS):
             self.unit_mask(unit)
         years = {int(y) for y in self.years if y} | {2018 + int(k[1:]) for f in self.facts for k, _ in f.cells
                                                        if k[1:].isdigit()}
@@ -255,6 +265,7 @@ def score_facts(q: Question, table: FactTable, keyword_index, vector: list[float
     prior_arr = np.array([prior.get(g, PLAN_PRIOR if g[1] in PLAN_GROUPS else 0.0) for g in table.groups],
                          dtype=np.float32)
     score = W_DENSE * dense + W_KEYWORD * kw + W_PRIOR * prior_arr
+    score = score - B_CAPTION * table.captions
     parts: dict[str, np.ndarray] = {}
     if q.plans:
         parts["scope"] = np.where(np.isin(table.plans, q.plans), 0.0, OUT_OF_SCOPE)

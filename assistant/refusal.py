@@ -14,8 +14,9 @@ from dataclasses import dataclass
 # Kinds of facts the plans do not state. ``shows`` is what the retrieved text
 # would contain if it did state one (None: the plans never do).
 _YEN = re.compile(r"\d[\d,]*\s*(千|万|億)?円")
+# 「回収率はいくら？」 asks for a rate, not money: いくら after a rate or a count is no budget question.
 ABSENT_KINDS: list[tuple[str, re.Pattern[str], re.Pattern[str] | None]] = [
-    ("予算・費用の額", re.compile(r"(予算|事業費|財源|(費用|金額|コスト|お金)(は|って|が)?(いくら|どのくらい|どれくらい|何円)|いくら|何円)"),
+    ("予算・費用の額", re.compile(r"(予算|事業費|財源|(費用|金額|コスト|お金)(は|って|が)?(いくら|どのくらい|どれくらい|何円)|(?<![率数値])(?<![率数値][はがって])(?<![率数値]って)いくら|何円)"),
      _YEN),
     ("報酬・謝礼の額", re.compile(r"(謝礼|日当|報酬|給料|給与|時給|ギャラ|手当(は|って|が|を|も)?(いくら|出る|もらえ|ある))"),
      _YEN),

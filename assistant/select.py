@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from assistant.fact_search import BLANK_YEARS, ScoredFact, coverage, satisfies, satisfies_year, shows_unit
-from assistant.understand import QUANTITY, Question
+from assistant.understand import QUANTITY, Question, unit_pattern
 
 # Evidence floors (calibrated on the golden and held-out sets; see README 評価).
 MIN_DENSE = 0.42  # below this and without keyword support, nothing in the plans is close
@@ -27,7 +27,7 @@ COVER_MIN = 0.25  # a number answers only when its fact says this share of what 
 SUPPORT_MARGIN = 0.25
 OPEN_SUPPORT_MARGIN = 0.6
 MAX_SUPPORT = 2
-HARD_ASKS = ("department", "when", "baseline", "target", "final", "survey", "definition", "items", "reason")
+HARD_ASKS = ("department", "when", "baseline", "target", "final", "survey", "definition", "items", "reason", "name")
 
 
 @dataclass
@@ -79,8 +79,9 @@ def select(q: Question, ranked: list[ScoredFact], words: list[tuple[str, ...]] |
                 and (s.group == best.group or s.score >= best.score - YEAR_MARGIN)]
         if not near:
             return _refuse(q, pool, "", q.years)
+    now = q.asks_for("baseline", "now") and not q.asks_for("target") and not q.years
     if q.units:  # 「何回」「何%」: a candidate that shows such a number answers first
-        shown = [s for s in near if any(shows_unit(s.fact, u) for u in q.units)]
+        shown = [s for s in near if any(_shows(s.fact, u, now) for u in q.units)]
         near = shown + [s for s in near if s not in shown] if shown else near
         best = near[0] if shown and shown[0].score >= best.score - PART_MARGIN else best
     first = _prefer(near, hard, best)
@@ -111,9 +112,9 @@ def select(q: Question, ranked: list[ScoredFact], words: list[tuple[str, ...]] |
             picked.append(candidates[0])
     # Counters asked for (何人, 何%): a fact that shows one (for the asked year), else not stated.
     for unit in q.units:
-        if any(shows_unit(p.fact, unit) for p in picked):
+        if any(_shows(p.fact, unit, now) for p in picked):
             continue
-        holder = next((s for s in near if shows_unit(s.fact, unit)), None)
+        holder = next((s for s in near if _shows(s.fact, unit, now)), None)
         if holder is None:
             return _refuse(q, pool, f"{UNIT_NAMES.get(unit, unit + 'の数')}で示した値は計画に書かれていません")
         picked.append(holder)
@@ -136,8 +137,35 @@ def select(q: Question, ranked: list[ScoredFact], words: list[tuple[str, ...]] |
     missing = _unreported_breakdown(q, numbered)  # 20代, 外国人: in the figure itself, named measure or not
     if missing:
         return _refuse(q, pool, missing)
-    return Selection(q, picked=picked, support=_support(picked, pool, open_question=not hard and not q.units),
-                     ranked=pool, unstated=unstated)
+    support = _period_source(picked, pool) or _support(picked, pool, open_question=not hard and not q.units)
+    return Selection(q, picked=picked, support=support, ranked=pool, unstated=unstated)
+
+
+_PERIOD_SAID = re.compile(r"期間[^。]{0,12}(令和|平成|\d{4}年)")
+
+
+def _period_source(picked: list[ScoredFact], pool: list[ScoredFact]) -> list[ScoredFact]:
+    """The plan period (from the plan list) is followed by the plan's own sentences about it
+    (「…までの5年間とします。…随時見直しを行う」): the best two of the section that states it."""
+    if picked[0].fact.field != "plan":
+        return []
+    plan = picked[0].fact.plan
+    said = next((s for s in pool if s.fact.plan == plan and s.fact.field == "section"
+                 and _PERIOD_SAID.search(s.fact.text)), None)
+    if said is None:
+        return []
+    return [s for s in pool if s.group == said.group][:MAX_SUPPORT]
+
+
+def _shows(fact, unit: str, now: bool) -> bool:
+    """The fact shows a number in ``unit``; asked about the present (「今は何％？」), a current
+    one: a KPI's baseline, never its target, a milestone or a goal."""
+    if not now:
+        return shows_unit(fact, unit)
+    if fact.field == "kpi":  # its baseline, given apart or in the line (「有収率（現状88.4%）の向上」)
+        said = " ".join([fact.baseline, *re.findall(r"現状(?:値)?[^）)】]*", fact.text)])
+        return bool(unit_pattern(unit).search(said))
+    return fact.field not in ("milestone", "final_goal", "kgi") and shows_unit(fact, unit)
 
 
 def _unreported_breakdown(q: Question, picked: list[ScoredFact]) -> str:

@@ -25,7 +25,7 @@ from assistant.streaming import stream_answer
 from assistant.types import Answer, InvalidQuestion
 from assistant.understand import split_questions, understand
 from ingest.records import Measure, PlanInfo
-from vectorstore.keyword import nouns
+from vectorstore.keyword import nouns, topic_nouns
 from vectorstore.snapshot import Snapshot, load_snapshot
 from vectorstore.store import CURRENT
 
@@ -114,7 +114,7 @@ class Assistant:
                   add: bool = True, continues: bool = False) -> Reading:
         chosen = None if plan == "both" else plan
         q = understand(text, reader.plans, snap.known_measures(), chosen,
-                       focus=conversation.focus if conversation else None, topic_words=nouns, continues=continues)
+                       focus=conversation.focus if conversation else None, topic_words=topic_nouns, continues=continues)
         if plan == "both":
             q.plans = list(snap.plans)
         if not q.measures:

@@ -39,10 +39,13 @@ ASKS: dict[str, re.Pattern[str]] = {
     "reason": re.compile(r"(なぜ|何で(?![測計判評見決すし])|なんで|どうして|理由|背景|課題|きっかけ|経緯|問題|困って)"),
     "what": re.compile(r"(何をする|何をして|何する|内容|概要|どんな|どういう|どう変わ|どう進め|どうする|どうやって|何が|取組|取り組み"
                        r"|具体的|詳しく|について|教えて|仕組み|できるように)"),
-    "compare": re.compile(r"(比較|違い|違う|比べ|両市|両方|それぞれ|どちら|共通)"),
+    "compare": re.compile(r"(比較|違い|違う|比べ|両市|両方|それぞれ|どちら|共通|ずつ)"),
     # the items a list names (「どの税が対象？」「対象は何？」): an enumerated fact answers
     "items": re.compile(r"((どの|どんな|何の|なんの|どういう)[一-龥ァ-ヶー]{1,6}(が|も)?(対象|含まれ)|(何|なに|どれ)が対象"
                         r"|対象(は|って|と|に)?(なる|なっている|なってる)?[^。？?]{0,6}(何|なに|どれ)|対象となる[一-龥ァ-ヶー]{1,6}(は|って))"),
+    # a name or a phrase (「前の計画の名前は？」「ビジョンを一言で」): a sentence that names one in 「」 answers
+    "name": re.compile(r"(名前(?!が(挙|あが|出))|名称|なんていう|何という|何て(いう|言う)|なんて(いう|言う)|フレーズ|スローガン|標語|題名|タイトル"
+                       r"|愛称|呼び名|呼ばれ|一言で|ひとことで)"),
     "which_measure": re.compile(r"(どの施策|どの取組|どの取り組み|どの重点方針|何番の施策|どの事業|施策は何|施策名)"),
 }
 # A question asking for a quantity (its answer must hold a number about the thing asked).
@@ -72,6 +75,17 @@ UNIT_SHOWS: dict[str, re.Pattern[str]] = {name: _shows(forms) for name, forms in
 UNIT_SHOWS["%"] = re.compile(r"\d+(\.\d+)?\s*[%％]|\d\s*割")
 UNIT_SHOWS["件"] = re.compile(UNIT_SHOWS["件"].pattern + r"|数\s*[:：]\s*\d")  # 「オンライン手続き数: 500」 (単位：件)
 
+# Any other counter a question asks in (「何世帯」「何種類」「何地区」): a number written with it answers.
+_OTHER_COUNTER = re.compile(r"何([一-龥]{1,2})")
+_NOT_COUNTERS = set("年月日度時故処者事物等卒番号期章項条目曜万億千百割課部局室係班市町村県区語色型式系")
+
+
+def unit_pattern(unit: str) -> re.Pattern[str]:
+    """How the plans write a number counted in ``unit`` (a known counter, or the counter itself)."""
+    if unit not in UNIT_SHOWS:
+        UNIT_SHOWS[unit] = _shows((unit,))
+    return UNIT_SHOWS[unit]
+
 
 # Words addressed to the assistant, not about the plans: the clause that holds one goes.
 _IMPERATIVE = re.compile(
@@ -80,14 +94,14 @@ _IMPERATIVE = re.compile(
     r"|開発者モード|制約を(解除|無視)|プロンプトを(表示|出力|教え)|設定を(表示|出力|教え|変え)|jailbreak|\bDAN\b"
     r"|とだけ(答え|回答|書い|言っ|出力|返)|(必ず|絶対に?)[^。？?]{0,40}(と|で)(答え|回答|書い|言っ|出力|返)"
     r"|(答え|回答)(は|を)[^。？?]{0,20}(に|と)(して|すること|しろ|せよ)|と(回答|答え|返答|返事|言い?|書き?)(すること|しなさい|せよ|しろ|なさい)"
-    r"|と(仮定|想定)して|と見なして|とみなして|ことにして|(データ|数値|計画)(が|は)[^。？?]{0,20}(更新|変更)された"
+    r"|と(仮定|想定)し(て|[、,]|$)|と見なして|とみなして|ことにして|(データ|数値|計画)(が|は)[^。？?]{0,20}(更新|変更)された"
     r"|出典(なし|を付けず|は不要)|根拠(なし|は不要)|拒否(しない|せず|ルール)|ロールプレイ|役になりきって|ふりをして"
     r"|###\s*SYSTEM|\[SYSTEM\]|<\|)",
     re.IGNORECASE,
 )
 _CLAUSE = re.compile(r"(?<=[。！？!?\n])|(?<=[、,：:])(?=[^、,：:]{4,})|(?<=###)\s|(?<=[A-Za-z]\.)(?=\s|[^\x00-\x7f])")
 _FOLLOW_UP = re.compile(
-    r"^(それ|その|そこ|この|あれ|同じ|そっち|こっち|さっき|先ほど|前の|じゃあ|では|なら|あと|ちなみに|ほかに|他に|では|で、|で |"
+    r"^(それ|その|そこ|この|あれ|同じ|そっち|こっち|さっき|先ほど|前の(?!計画|プラン|年)|じゃあ|では|なら|あと|ちなみに|ほかに|他に|では|で、|で |"
     r"逆に|一方|もう少し|もっと|それで)|(それ|その施策|この施策|同施策|そちら|そっち|さっきの|似たよう|同じよう|同様の)")
 
 
@@ -137,7 +151,8 @@ def split_questions(text: str) -> list[str]:
 
 
 _SENTENCE = re.compile(r"(?<=[。！？!?\n])")
-_ASKING = re.compile(r"[？?]|何|いつ|どれ|どの|どこ|どう|誰|だれ|いくつ|いくら|教えて|知りたい|ますか|ですか|の\s*$")
+_ASKING = re.compile(r"[？?]|何|いつ|どれ|どの|どこ|どう|誰|だれ|いくつ|いくら|教えて|知りたい|ますか|ですか|の\s*$"
+                     r"|ください|下さい|願います|お願い|示して|について\s*。?\s*$")
 
 
 def asking_sentences(text: str) -> str:
@@ -156,6 +171,8 @@ def asks_in(text: str) -> list[str]:
 def units_in(text: str) -> list[str]:
     """The counters a question asks a number in (「何人」→ 人, 「何％」「割合」→ %)."""
     units = [m.group(1) for m in _ASKED_COUNTER.finditer(text)]
+    units += [m.group(1) for m in _OTHER_COUNTER.finditer(text)
+              if m.group(1)[0] not in _NOT_COUNTERS and not _ASKED_COUNTER.match(m.group(0))]
     if _ASKED_RATE.search(text):
         units.append("%")
     if _ASKED_PEOPLE.search(text) and "人" not in units:
@@ -168,7 +185,7 @@ _ERA_SPAN = re.compile(r"(?:令和|R)\s*\d+\s*年?度?\s*(?:から|～|~|〜|-|�
 _RELATIVE_YEAR = re.compile(r"(?P<next>翌年|次の年|次年度|その次の年)|(?P<prev>前年度|前の年|昨年度|その前の年)")
 # 「この計画」「本計画」: the plan as a whole, not the measure or section of the last answer.
 _THE_PLAN = re.compile(r"(この|その|本|今回の|同)(計画|プラン)")
-_POINTING = re.compile(r"(それ|その|そこ|この|あれ|同じ|似た|同様|そっち|こっち|そちら|さっき|先ほど|前の|同施策)")
+_POINTING = re.compile(r"(それ|その|そこ|この|あれ|同じ|似た|同様|そっち|こっち|そちら|さっき|先ほど|前の(?!計画|プラン|年)|同施策)")
 
 
 YEARLY_ASKS = {"target", "baseline", "when", "final", "now"}

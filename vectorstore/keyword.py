@@ -220,6 +220,21 @@ def _nouns(text: str) -> tuple[str, ...]:
     return _words(text, lambda pos: pos[0] == "名詞" and pos[1] not in ("数詞", "代名詞") and pos[2] != "副詞可能")
 
 
+def topic_nouns(text: str) -> list[str]:
+    """The nouns that name what a question is about: like :func:`nouns`, without verbal nouns
+    used as verbs (「どこの課が支援してくれるの？」: 支援 asks what is done, it names no new topic)."""
+    return list(_topic_nouns(text))
+
+
+@lru_cache(maxsize=4096)
+def _topic_nouns(text: str) -> tuple[str, ...]:
+    morphemes = list(_tokenizer().tokenize(text[:2000]))
+    verbal = {m.normalized_form() for m, after in zip(morphemes, morphemes[1:], strict=False)
+              if m.part_of_speech()[2] == "サ変可能" and after.part_of_speech()[0] == "動詞"
+              and after.dictionary_form() in ("する", "できる")}
+    return tuple(w for w in _nouns(text) if w not in verbal)
+
+
 def _words(text: str, keep) -> tuple[str, ...]:
     """Normalized words whose part of speech ``keep`` accepts, without numbers and generic plan words."""
     words = []
