@@ -152,6 +152,22 @@ def satisfies(fact: Fact, ask: str) -> bool:
     return True
 
 
+_NAME_WORDS = {"名前", "名称", "フレーズ", "スローガン", "標語", "題名", "タイトル", "愛称", "呼び名", "一言"}
+
+
+def names_asked(fact: Fact, question: str) -> bool:
+    """The fact names (in 「」) the kind of thing the question asks the name of: 「…計画」 or
+    「…」をビジョンとして for 「前の計画の名前」「ビジョンを一言で」."""
+    from vectorstore.keyword import compound_nouns
+
+    asked = [w for w, _ in compound_nouns(question)
+             if len(w) >= 2 and w not in _NAME_WORDS and not re.search(r"[市町村県]$", w)]
+    for m in _NAMED.finditer(fact.text):
+        if any(w in m.group(0) for w in asked):
+            return True
+    return False
+
+
 def shows_unit(fact: Fact, unit: str) -> bool:
     return bool(unit_pattern(unit).search(fact.text))
 

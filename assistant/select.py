@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from assistant.fact_search import BLANK_YEARS, ScoredFact, coverage, satisfies, satisfies_year, shows_unit
+from assistant.fact_search import BLANK_YEARS, ScoredFact, coverage, names_asked, satisfies, satisfies_year, shows_unit
 from assistant.understand import QUANTITY, Question, unit_pattern
 
 # Evidence floors (calibrated on the golden and held-out sets; see README 評価).
@@ -70,7 +70,7 @@ def select(q: Question, ranked: list[ScoredFact], words: list[tuple[str, ...]] |
     if q.asks_for("which_measure"):  # 「どの施策？」: a measure answers
         pool = [s for s in pool if s.fact.measure is not None] or pool
         best = pool[0]
-    hard = [a for a in q.asks if a in HARD_ASKS]
+    hard = sorted((a for a in q.asks if a in HARD_ASKS), key=lambda a: a != "name")  # a name asked is the answer
     near = [s for s in pool if s.group == best.group or s.score >= best.score - PART_MARGIN]
     if q.years:
         # Named years: the answer must be about one of them, in the measure or section that fits
@@ -84,7 +84,7 @@ def select(q: Question, ranked: list[ScoredFact], words: list[tuple[str, ...]] |
         shown = [s for s in near if any(_shows(s.fact, u, now) for u in q.units)]
         near = shown + [s for s in near if s not in shown] if shown else near
         best = near[0] if shown and shown[0].score >= best.score - PART_MARGIN else best
-    first = _prefer(near, hard, best)
+    first = _prefer(near, hard, best, q.text)
     blank = _blank_date(q, first, near)
     if blank:
         return _refuse(q, pool, blank)
@@ -212,7 +212,7 @@ def _blank_date(q: Question, first: ScoredFact, near: list[ScoredFact]) -> str:
     return ""
 
 
-def _prefer(near: list[ScoredFact], hard: list[str], best: ScoredFact) -> ScoredFact:
+def _prefer(near: list[ScoredFact], hard: list[str], best: ScoredFact, question: str = "") -> ScoredFact:
     """The best-scoring candidate that holds the first asked kind of fact (from the best
     candidate's measure or section when one there does); one a little lower that holds
     more of the asked kinds wins over it."""
@@ -228,6 +228,10 @@ def _prefer(near: list[ScoredFact], hard: list[str], best: ScoredFact) -> Scored
         holders = [s for s in near if any(satisfies(s.fact, a) for a in hard)]
     if not holders:
         return near[0]
+    if hard[0] == "name" and question:  # the name of what was asked (計画の名前: a plan's name, not the vision's)
+        asked = [s for s in holders if names_asked(s.fact, question)]
+        holders = asked + [s for s in holders if s not in asked]
+        return holders[0]
     home = [s for s in holders if s.group == best.group] or holders
     if hard[0] == "target":  # a KPI line is the target itself; milestones and goals come after it
         kpis = [s for s in home if s.fact.field == "kpi" and s.score >= home[0].score - PART_MARGIN]

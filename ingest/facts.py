@@ -99,8 +99,8 @@ LIST_ITEM_CHARS = 40  # enumerated items this short are one fact together with t
 
 def pieces(text: str) -> list[tuple[str, str]]:
     """(heading, sentence) pairs: lines split at sentence ends; a short line without a
-    full stop (「紙中心の申請」「【対象税目】」) is a sub-heading carried into the next pieces'
-    context; a run of short enumerated items (① 固定資産税 ② …) is one fact with its heading;
+    full stop (「紙中心の申請」「【対象税目】」), or one short numbered line before prose
+    (「①郵送調査の実施」), is a sub-heading carried into the next pieces' context; a run of short enumerated items (① 固定資産税 ② …) is one fact with its heading;
     table-of-contents lines (「3. 実施期間（5ページ）」) are no facts."""
     out: list[tuple[str, str]] = []
     heading = ""
@@ -124,6 +124,11 @@ def pieces(text: str) -> list[tuple[str, str]]:
         if _ENUM.match(line) and len(line) <= LIST_ITEM_CHARS and "。" not in line[:-1]:
             items.append(line)
             continue
+        if (len(items) == 1 and len(items[0]) <= _HEADING_CHARS and re.match(r"[①-⑳]", items[0])
+                and not _ENUM.match(line) and not re.search(r"[。．！？:：\d%％]", items[0][1:])):
+            # one short numbered line before prose heads it (「①郵送調査の実施」, then 〈調査対象〉…)
+            heading = items.pop()
+            out.append(("", heading))
         flush()
         for sentence in _sentences(line):
             out.append((heading, sentence))
@@ -316,6 +321,32 @@ def _section_facts(b: _Builder, s: Section) -> None:
         b.add(measure=None, section=s, field=field, text=sentence, context=context, order=i, block=s.key)
 
 
+_SUMMARY_ROW = re.compile(r"^(?P<policy>[^｜]+)｜(?P<project>[^:：]+)[:：]\s*(?P<cells>.+)$")
+_SUMMARY_CELL = re.compile(r"^(R\d+)\s+(.+)$")
+
+
+def _summary_rows(b: _Builder, s: Section, measures: dict[int, Measure]) -> Section:
+    """A milestones overview (重点方針とマイルストーン): each row that names a measure
+    (「重点方針5 …｜行政手続きのオンライン化の推進: R8 280手続 / …」) is a milestone fact of
+    that measure; what is left stays the section's text."""
+    label = re.escape(b.info.measure_label)
+    rest = []
+    for i, line in enumerate(s.text.split("\n")):
+        row = _SUMMARY_ROW.match(line.strip())
+        number = re.match(rf"^{label}\s*(\d+)", row.group("policy")) if row and label else None
+        measure = measures.get(int(number.group(1))) if number else None
+        cells = tuple(c.groups() for c in (_SUMMARY_CELL.match(x.strip()) for x in row.group("cells").split(" / ")) if c) \
+            if row else ()
+        if measure is None or not cells:
+            rest.append(line)
+            continue
+        project = row.group("project").strip()
+        b.add(measure=measure, section=None, field="milestone", text=" / ".join(f"{k}: {v}" for k, v in cells),
+              context=_measure_context(b.info, measure, "工程表", project), order=100 + i, block=f"summary-{i}",
+              cells=cells)
+    return Section(s.plan, s.key, s.title, "\n".join(rest), kind=s.kind)
+
+
 def extract_facts(parsed: ParsedPlan) -> list[Fact]:
     """Every fact of one parsed plan, in document order."""
     info = parsed.info
@@ -335,6 +366,8 @@ def extract_facts(parsed: ParsedPlan) -> list[Fact]:
     for s in parsed.sections:
         if s.kind == "glossary":
             continue  # the glossary terms below are the facts
+        if s.kind == "milestones":
+            s = _summary_rows(b, s, {m.number: m for m in parsed.measures})
         _section_facts(b, s)
     for i, term in enumerate(parsed.glossary):
         section = Section(info.id, "glossary", "用語解説", "", kind="glossary")
