@@ -145,7 +145,9 @@ class Writer:
             body = re.sub(r"【[^】]*】$", "", fact.text).strip()
             deps = "、".join(fact.departments)
             if q.asks_for("department") and deps:
-                period = f"、期間は{fact.period}" if fact.period else ""
+                # the period and department as the plan writes them (【令和7年度 情報政策課】), else said
+                bracket = re.search(r"【[^】]*】$", fact.text)
+                period = bracket.group(0) if bracket else (f"、期間は{fact.period}" if fact.period else "")
                 return f"担当は{deps}です（{where}の取組「{body}」{period}）。"
             meta = "、".join(x for x in (fact.period, f"担当は{deps}" if deps else "") if x)
             return f"取組「{body}」は{meta}です（{where}）。"

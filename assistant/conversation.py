@@ -23,6 +23,7 @@ class Focus:
     years: tuple[int, ...] = ()
     units: tuple[str, ...] = ()  # counters asked (何橋, 何人): 「全部でどれだけ？」 counts the same way
     topic: str = ""  # the text retrieval read for that turn
+    figures: tuple[str, ...] = ()  # the numbers the answer stated (「そのうち何橋？」 is not one of them)
 
 
 @dataclass

@@ -229,8 +229,9 @@ class Reader:
         if not facts and q.measures:
             measures = tuple(q.measures)
         plans = tuple(dict.fromkeys([f.plan for f in facts] or q.plans))
+        figures = tuple(dict.fromkeys(re.findall(r"\d[\d,.]*", " ".join(f.text for f in facts)))) if sel else ()
         return Focus(plans=plans, measures=measures, sections=sections, asks=tuple(q.asks), years=tuple(q.years),
-                     units=tuple(q.units), topic=trim_topic(q.search_text))
+                     units=tuple(q.units), topic=trim_topic(q.search_text), figures=figures)
 
     def unknown_measure_message(self, q: Question) -> str:
         lines = []

@@ -22,7 +22,7 @@ PART_MARGIN = 0.35  # a fact for a second part may score this much below the fir
 SWITCH_MARGIN = 0.2  # a fact of another block answers an asked kind only when it scores this close to the best
 YEAR_MARGIN = 0.1  # another measure answers a named year only when it fits almost as well
 RICHER_MARGIN = 0.1  # a fact holding more of the asked kinds wins when this close
-GROUP = re.compile(r"\d+代|男性|女性|男女別|外国人|海外|訪日|インバウンド")  # a breakdown asked for (by age, sex, origin)
+GROUP = re.compile(r"\d+代|男性|女性|男女|性別|年代|年齢|外国人|海外|訪日|インバウンド")  # a breakdown asked for (by age, sex, origin)
 COVER_MIN = 0.25  # a number answers only when its fact says this share of what the question names
 SUPPORT_MARGIN = 0.25
 OPEN_SUPPORT_MARGIN = 0.6
@@ -127,6 +127,21 @@ def select(q: Question, ranked: list[ScoredFact], words: list[tuple[str, ...]] |
                 if more is not None:
                     picked.append(more)
     picked = list(dict.fromkeys(picked))
+    if q.follow_up and q.focus is not None and q.units and _SUBSET.search(q.text):
+        # 「そのうち…は何橋？」: part of the figure just given; the same figure does not answer it
+        def new_figures(s: ScoredFact) -> set[str]:
+            shown = {n for u in q.units for m in unit_pattern(u).finditer(s.fact.text)
+                     for n in re.findall(r"\d[\d,.]*", m.group(0))}
+            return shown - set(q.focus.figures)
+
+        if not any(new_figures(p) for p in picked):
+            # another stated figure of the same kind (a yearly count for 「年に何橋」, a total otherwise) answers
+            yearly = bool(_YEARLY.search(q.text))
+            alt = next((s for s in near if s.fact.field in ("kpi", "baseline", "milestone", "survey", "kgi")
+                        and new_figures(s) and bool(_YEARLY.search(s.fact.text)) == yearly), None)
+            if alt is None:
+                return _refuse(q, pool, "その内訳の数は計画に書かれていません")
+            picked = [alt]
     numbered = [p for p in picked if re.search(r"\d", p.fact.text)] or picked
     if words and weight and _asks_quantity(q) and not q.measures:
         # The number must be about what the question names (「外部の専門人材を何人」 is not
@@ -168,9 +183,14 @@ def _shows(fact, unit: str, now: bool) -> bool:
     return fact.field not in ("milestone", "final_goal", "kgi") and shows_unit(fact, unit)
 
 
+_YEARLY = re.compile(r"年間|毎年|年に|1年|一年|/年|／年")
+_SUBSET = re.compile(r"(その|この|それの)うち|うち[、,]|内訳")
+_BREAKDOWN = re.compile(r"内訳|別[にのでは]|ごと[にのでは]")
+
+
 def _unreported_breakdown(q: Question, picked: list[ScoredFact]) -> str:
-    """A number broken down by a group (20代, 男性) must be in the figure itself."""
-    if not _asks_quantity(q):
+    """A number broken down by a group (20代, 男性, 年代の内訳) must be in the figure itself."""
+    if not _asks_quantity(q) and not _BREAKDOWN.search(q.text):
         return ""
     for group in GROUP.findall(q.text):
         if not any(group in p.fact.text for p in picked):
