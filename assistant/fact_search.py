@@ -68,6 +68,7 @@ _ENUMERATED = re.compile(r"[①-⑳]|(?:^|\s)- ")
 # A name given in 「」: 「…」をビジョンとして掲げ / 「…」という / 策定した「…」 (nested 「」 allowed).
 _NAMED = re.compile(r"「[^「」]{2,}(?:「[^「」]*」[^「」]*)*」(?:を|が|は|と)?[^。「」]{0,20}?(?:として|という|と呼|と称|と名付)"
                     r"|(?:策定した|策定された|掲げる|名称|愛称|通称|呼ばれる)[^。「」]{0,6}「[^「」]{4,}")
+_SURVEY_FIGURE = re.compile(r"(回答|答え)[^。]{0,20}\d+(\.\d+)?\s*[%％]")
 _DATE = re.compile(r"(\d{4}年|令和\s*\d+|平成\s*\d+|R\s?\d+|\d+年度|\d+月|年度末)")
 
 
@@ -141,8 +142,8 @@ def satisfies(fact: Fact, ask: str) -> bool:
         return fact.field in ("final_goal", "kgi", "goal_state")
     if ask == "definition":
         return fact.field == "glossary"
-    if ask == "survey":
-        return fact.field == "survey"
+    if ask == "survey":  # the survey, or a figure from it quoted elsewhere (「…と回答した割合は44%」)
+        return fact.field == "survey" or bool(_SURVEY_FIGURE.search(fact.text) and re.search(r"アンケート|調査", fact.text))
     if ask == "reason":  # why: a background or narrative sentence, not a target or a date
         return fact.field in ("background", "section")
     if ask == "name":

@@ -22,7 +22,8 @@ ABSENT_KINDS: list[tuple[str, re.Pattern[str], re.Pattern[str] | None]] = [
      re.compile(_YEN.pattern + r"|無料|有料")),
     ("報酬・謝礼の額", re.compile(r"(謝礼|日当|報酬|給料|給与|時給|ギャラ|手当(は|って|が|を|も)?(いくら|出る|もらえ|ある))"),
      _YEN),
-    ("人名", re.compile(r"((市長|課長|部長|局長|担当者|責任者|委員長|代表者|CIO|CDO|CEO)[^。？?]{0,12}(名前|氏名|誰|だれ)|氏名)"), None),
+    # 「本部長は誰？」 is answered by a role (市長), 「課長の名前は？」 by nobody
+    ("人名", re.compile(r"((市長|課長|(?<!本)部長|局長|担当者|責任者|委員長|代表者|CIO|CDO|CEO)[^。？?]{0,12}(名前|氏名|誰|だれ)|氏名)"), None),
     ("連絡先", re.compile(r"(電話番号|メールアドレス|連絡先|住所|URL|ホームページのアドレス)"),
      re.compile(r"(\d{2,4}-\d{2,4}-\d{3,4}|@|https?://)")),
     ("事業者名", re.compile(r"(ベンダー|委託先|委託業者|請負業者|業者名|事業者名|会社名|どこの会社|メーカー)"), None),

@@ -89,7 +89,7 @@ def select(q: Question, ranked: list[ScoredFact], words: list[tuple[str, ...]] |
     if blank:
         return _refuse(q, pool, blank)
     if (q.asks_for("baseline") and not q.asks_for("target") and not q.years and _asks_quantity(q)
-            and not any(satisfies(s.fact, "baseline") or s.fact.field == "survey"  # survey figures are current ones
+            and not any(satisfies(s.fact, "baseline") or satisfies(s.fact, "survey")  # survey figures are current ones
                         for s in near if s.group == first.group)):
         return _refuse(q, pool, "現状値は計画に書かれていません")
     picked = [first]
