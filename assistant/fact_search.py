@@ -40,6 +40,7 @@ LITERAL_MAX_FACTS = 12  # a term this many facts hold is not distinctive
 OUT_OF_SCOPE = -10.0
 B_CAPTION = 0.3  # a figure's caption alone (「【図24】全体の満足度」) states nothing
 _CAPTION = re.compile(r"^\s*【(図|表)\s*\d+】[^。]{0,30}。?\s*$")
+B_PREVIOUS = 0.2  # the last answer's measure or section, for a question naming none in a conversation (0.1/0.2/0.3: held-out 1,309/1,311/1,311)
 B_LEANING = 0.15  # the plan a conversation is about, when the question names none
 PLAN_PRIOR = 0.5  # plan-level facts (period, the visions list) have no chunk of their own to be ranked by
 PLAN_GROUPS = {"s:plan", "s:visions"}
@@ -288,6 +289,9 @@ def score_facts(q: Question, table: FactTable, keyword_index, vector: list[float
         parts["scope"] = np.where(np.isin(table.plans, q.plans), 0.0, OUT_OF_SCOPE)
     elif q.leaning:
         parts["leaning"] = np.where(np.isin(table.plans, q.leaning), B_LEANING, 0.0)
+    if q.previous:
+        keys = set(q.previous)
+        parts["previous"] = np.array([g in keys for g in table.groups]) * B_PREVIOUS
     if q.measures or q.sections:
         keys = {(p, f"m{n}") for p, n in q.measures} | {(p, f"s:{key}") for p, key in q.sections}
         hit = np.array([g in keys for g in table.groups])

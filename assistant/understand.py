@@ -127,6 +127,7 @@ class Question:
     follow_up: bool = False
     focus: Focus | None = None  # the previous turn's, when this is a follow-up
     leaning: list[str] = field(default_factory=list)  # the conversation's plan, preferred when none is named
+    previous: list[tuple[str, str]] = field(default_factory=list)  # the last answer's blocks (fact groups)
 
     def asks_for(self, *names: str) -> bool:
         return any(n in self.asks for n in names)
@@ -240,6 +241,10 @@ def understand(raw: str, plans: dict[str, PlanInfo], known: dict[str, set[int]],
         inherit(q, focus, keep_topic=not about_plan and (continues or not own or pointing))
     if focus is not None and not q.plans and not named and len(focus.plans) == 1:
         q.leaning = list(focus.plans)  # a new topic in the same conversation stays with its city, softly
+    if focus is not None and not q.follow_up and not measures and not named:
+        # a question that stands on its own in a conversation may still be about the last answer's
+        # measure (「機能を広げた最初の年度は…目標？」): that measure is preferred, softly
+        q.previous = [(p, f"m{n}") for p, n in focus.measures] + [(p, f"s:{k}") for p, k in focus.sections]
     return q
 
 
