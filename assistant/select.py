@@ -169,7 +169,7 @@ def _period_source(picked: list[ScoredFact], pool: list[ScoredFact]) -> list[Sco
                  and _PERIOD_SAID.search(s.fact.text)), None)
     if said is None:
         return []
-    return [s for s in pool if s.group == said.group][:MAX_SUPPORT]
+    return [s for s in pool if s.group == said.group and s not in picked][:MAX_SUPPORT]
 
 
 def _shows(fact, unit: str, now: bool) -> bool:

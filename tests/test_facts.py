@@ -130,3 +130,21 @@ def test_short_enumerations_are_one_fact_and_toc_lines_none():
 )
 def test_split_baseline(raw, value, date):
     assert split_baseline(raw) == (value, date)
+
+
+def test_a_milestones_overview_row_belongs_to_the_measure_it_names(facts):
+    rows = [f for f in _find(facts["nobeoka"], field="milestone", measure="5") if f.block.startswith("summary-")]
+    online = next(f for f in rows if "行政手続きのオンライン化の推進" in f.context)
+    assert dict(online.cells)["R8"] == "280手続" and dict(online.cells)["R12"] == "500手続"
+    assert online.context.startswith("延岡市 重点方針5")
+    left = [f for f in facts["nobeoka"] if f.field == "section" and "行政手続きのオンライン化の推進: R8" in f.text]
+    assert not left  # the row is not also a section fact
+
+
+def test_one_short_numbered_line_before_prose_heads_it():
+    text = "①郵送調査の実施\n〈調査対象〉市民4,000人を無作為抽出。\n②SNSからの調査\n〈調査対象〉公式アカウントの登録者。"
+    got = pieces(text)
+    assert ("①郵送調査の実施", "〈調査対象〉市民4,000人を無作為抽出。") in got
+    assert ("②SNSからの調査", "〈調査対象〉公式アカウントの登録者。") in got
+    two = pieces("① 固定資産税\n② 軽自動車税\n本市ではこれらをeL-QRで納付できます。")
+    assert two[0][1] == "① 固定資産税 ② 軽自動車税"  # two items stay a list, not a heading

@@ -221,3 +221,10 @@ def test_a_list_answers_which_items(fake_assistant):
 def test_a_final_year_names_the_goal_the_question_mentions(fake_assistant):
     answer = fake_assistant.ask("大分市の支所でもキャッシュレスで払えるようになるのはいつ？")
     assert "2028年度" in answer.lead and "支所" in answer.lead
+
+
+# 10. A name asked is answered by the sentence that names it (a kind pinned after the hk set).
+def test_the_earlier_plans_name_is_answered(fake_assistant):
+    answer = fake_assistant.ask("延岡市の今の計画の前にあった計画の名前を教えてください。")
+    assert "延岡市情報政策推進計画" in answer.lead
+
