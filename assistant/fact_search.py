@@ -35,6 +35,7 @@ B_UNIT = 0.08  # the fact shows a number in the asked counter
 B_TERM = 0.5  # a glossary term the question names literally
 B_PERIOD = 0.4  # the plan period (from the plan list) when the question asks for it
 B_GLOSSARY_OFF = 0.2  # a glossary entry answers what a word means, not what a city does
+B_DEFINES = 0.5  # a sentence that defines a term the question asks about and the glossary lacks
 B_LITERAL = 0.15  # a distinctive term of the question (quoted, katakana or Latin) the fact holds verbatim
 LITERAL_MAX_FACTS = 12  # a term this many facts hold is not distinctive
 OUT_OF_SCOPE = -10.0
@@ -321,6 +322,10 @@ def score_facts(q: Question, table: FactTable, keyword_index, vector: list[float
             if len(name) >= 2 and name in q.text:
                 term[i] = B_TERM
         parts["term"] = term
+    if q.asks_for("definition"):
+        defined = _defining_bonus(q.text, table)
+        if defined is not None:
+            parts["defines"] = defined
     literal = _literal_bonus(q.text, table)
     if literal is not None:
         parts["literal"] = literal
@@ -335,6 +340,25 @@ def score_facts(q: Question, table: FactTable, keyword_index, vector: list[float
         detail.update({name: float(arr[i]) for name, arr in parts.items() if arr[i]})
         out.append(ScoredFact(table.facts[i], float(score[i]), detail))
     return out
+
+
+_ASKED_TERM = re.compile(r"(?:^|[\s、。「『の])([^\s、。「」『』のはが]{2,14}?)[」』]?(?:って(?:何|なに|どういう)|とは|の意味)")
+
+
+def _defining_bonus(text: str, table: FactTable) -> np.ndarray | None:
+    """「らくらく窓口って何？」 with no glossary entry: the sentence that defines the term
+    (「…システム（らくらく窓口）」「Xとは…」「「X」は…」) answers it."""
+    terms = {t for t in _ASKED_TERM.findall(text)} | {a or b for a, b in _LITERAL.findall(text)}
+    terms = {t for t in terms if len(t) >= 2 and t.upper() not in _NOT_LITERAL and t not in table.glossary_names.values()}
+    if not terms:
+        return None
+    bonus = np.zeros(len(table.facts), dtype=np.float32)
+    for term in terms:
+        defining = re.compile(rf"[（(]{re.escape(term)}[）)]|{re.escape(term)}」?とは|「{re.escape(term)}」(?:は|という|とは)")
+        for i in table.holders(term):
+            if defining.search(table.facts[i].text):
+                bonus[i] = B_DEFINES
+    return bonus if bonus.any() else None
 
 
 _LITERAL = re.compile(r"[「『\"]([^」』\"]{2,30})[」』\"]|([A-Za-z][A-Za-z0-9\-]{2,}|[ァ-ヶー]{3,}[ァ-ヶー一-龥]*)")

@@ -446,3 +446,14 @@ def test_a_caption_or_a_label_alone_is_marked_to_state_nothing():
     facts = [fact(t, plan="nobeoka", measure=None, field="survey").fact for t in texts]
     table = FactTable(facts, np.eye(len(texts), dtype=np.float32))
     assert table.captions.tolist() == [True, True, False, False]
+
+
+def test_a_term_the_glossary_lacks_is_defined_by_the_sentence_that_names_it_in_brackets():
+    import numpy as np
+
+    from assistant.fact_search import FactTable, _defining_bonus
+
+    texts = ["らくらく窓口の庁内横展開を進めます。", "申請から通知までを一気通貫で行うシステム（らくらく窓口）を構築しました。"]
+    facts = [fact(t, plan="nobeoka", measure="5", field="action").fact for t in texts]
+    bonus = _defining_bonus("延岡市の「らくらく窓口」って何ですか？", FactTable(facts, np.eye(2, dtype=np.float32)))
+    assert bonus is not None and bonus[1] > 0 and bonus[0] == 0
