@@ -457,3 +457,9 @@ def test_a_term_the_glossary_lacks_is_defined_by_the_sentence_that_names_it_in_b
     facts = [fact(t, plan="nobeoka", measure="5", field="action").fact for t in texts]
     bonus = _defining_bonus("延岡市の「らくらく窓口」って何ですか？", FactTable(facts, np.eye(2, dtype=np.float32)))
     assert bonus is not None and bonus[1] > 0 and bonus[0] == 0
+
+
+def test_a_name_is_asked_only_when_the_question_asks_for_it():
+    assert "name" in ask("前の計画の名前と、いつ作られたものか教えてください。").asks
+    assert "name" not in ask("紙に名前とか書くのが面倒。アプリで入れる？").asks
+    assert "name" not in ask("名前が挙がっている仕組みは何ですか").asks
