@@ -269,7 +269,8 @@ def _compare(q: Question, pool: list[ScoredFact]) -> Selection:
     hard = [a for a in q.asks if a in HARD_ASKS]
     if len(plans) == 1:
         return _two_of_one_plan(q, pool, hard)
-    picked = []
+    picked: list[ScoredFact] = []
+    more: list[ScoredFact] = []
     for plan in plans:
         mine = [s for s in pool if s.fact.plan == plan]
         if not mine:
@@ -278,8 +279,14 @@ def _compare(q: Question, pool: list[ScoredFact]) -> Selection:
         near = [s for s in mine if s.group == best.group or s.score >= best.score - PART_MARGIN]
         if q.units:
             near = [s for s in near if any(shows_unit(s.fact, u) for u in q.units)] or near
-        picked.append(_prefer(near, hard, best))
-    return Selection(q, picked=picked, support=[], ranked=pool)
+        choice = _prefer(near, hard, best)
+        picked.append(choice)
+        if choice.fact.field == "kpi" and "target" in hard:  # the measure's other indicator for that year, after
+            other = next((s for s in mine if s.group == choice.group and s.fact.field == "kpi"  # every plan's first
+                          and s.fact.year == choice.fact.year and _kpi_key(s.fact.text) != _kpi_key(choice.fact.text)), None)
+            if other is not None:
+                more.append(other)
+    return Selection(q, picked=picked + more, support=[], ranked=pool)
 
 
 def _two_of_one_plan(q: Question, pool: list[ScoredFact], hard: list[str]) -> Selection:

@@ -463,3 +463,13 @@ def test_a_name_is_asked_only_when_the_question_asks_for_it():
     assert "name" in ask("前の計画の名前と、いつ作られたものか教えてください。").asks
     assert "name" not in ask("紙に名前とか書くのが面倒。アプリで入れる？").asks
     assert "name" not in ask("名前が挙がっている仕組みは何ですか").asks
+
+
+def test_a_comparison_of_targets_adds_the_measures_other_indicator_after_every_plans_first():
+    q = ask("職員のDX人材育成、大分市と延岡市の数値目標はそれぞれ？")
+    oita = fact("職員を対象に研修を実施【400名以上】", measure="23", field="kpi", year=2026, score=1.4)
+    understanding = fact("職員のDX活用に係る理解度（目標値 50%以上）", plan="nobeoka", measure="6", field="kpi", year=2030,
+                         score=1.3)
+    leaders = fact("DX推進リーダーの育成（目標値 25人）", plan="nobeoka", measure="6", field="kpi", year=2030, score=1.1)
+    sel = select(q, [oita, understanding, leaders])
+    assert sel.picked == [oita, understanding, leaders]
