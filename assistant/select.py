@@ -281,7 +281,7 @@ def _compare(q: Question, pool: list[ScoredFact]) -> Selection:
             near = [s for s in near if any(shows_unit(s.fact, u) for u in q.units)] or near
         choice = _prefer(near, hard, best)
         picked.append(choice)
-        if choice.fact.field == "kpi" and "target" in hard:  # the measure's other indicator for that year, after
+        if choice.fact.field == "kpi" and choice.fact.year and "target" in hard:  # the measure's other indicator for that year, after
             other = next((s for s in mine if s.group == choice.group and s.fact.field == "kpi"  # every plan's first
                           and s.fact.year == choice.fact.year and _kpi_key(s.fact.text) != _kpi_key(choice.fact.text)), None)
             if other is not None:
