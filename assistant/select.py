@@ -242,7 +242,7 @@ def _prefer(near: list[ScoredFact], hard: list[str], best: ScoredFact, question:
         return near[0]
     # A cue word (「最終的な」「いつ」) moves the answer to another measure or section only
     # when that one fits the question almost as well as the best one.
-    near = [s for s in near if s.group == best.group or s.score >= best.score - SWITCH_MARGIN]
+    near = [s for s in near if s.group == best.group or s.score >= best.score - SWITCH_MARGIN] or near
     holders = [s for s in near if satisfies(s.fact, hard[0])]
     if not holders:
         holders = [s for s in near if any(satisfies(s.fact, a) for a in hard)]
@@ -279,6 +279,7 @@ def _compare(q: Question, pool: list[ScoredFact]) -> Selection:
         near = [s for s in mine if s.group == best.group or s.score >= best.score - PART_MARGIN]
         if q.units:
             near = [s for s in near if any(shows_unit(s.fact, u) for u in q.units)] or near
+            best = near[0]  # the best that shows the asked counter (the filter may have left the first out)
         choice = _prefer(near, hard, best)
         picked.append(choice)
         if choice.fact.field == "kpi" and choice.fact.year and "target" in hard:  # the measure's other indicator for that year, after

@@ -473,3 +473,15 @@ def test_a_comparison_of_targets_adds_the_measures_other_indicator_after_every_p
     leaders = fact("DX推進リーダーの育成（目標値 25人）", plan="nobeoka", measure="6", field="kpi", year=2030, score=1.1)
     sel = select(q, [oita, understanding, leaders])
     assert sel.picked == [oita, understanding, leaders]
+
+
+def test_a_comparison_whose_best_fact_shows_no_asked_counter_still_answers():
+    # 「大分市は参加人数、延岡市は何を目標に」: the counter filter may leave a plan's best fact out
+    q = ask("職員向けの情報セキュリティ研修について、大分市は参加人数、延岡市は何を目標にしてる？それぞれの数字を知りたい")
+    assert q.units and "compare" in q.asks
+    oita_best = fact("教職員の情報セキュリティ意識が高い割合【95%】", measure="31", field="kpi", year=2026, score=2.0)
+    oita_count = fact("情報セキュリティ研修【500名以上参加】", measure="30", field="kpi", year=2026, score=1.7)
+    nobeoka = fact("研修後の確認テストの平均点（目標値 80点以上）", plan="nobeoka", measure="7", field="kpi", year=2030,
+                   score=1.5)
+    sel = select(q, [oita_best, oita_count, nobeoka])
+    assert not sel.refused and sel.picked[0] is oita_count
