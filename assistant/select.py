@@ -98,7 +98,9 @@ def select(q: Question, ranked: list[ScoredFact], words: list[tuple[str, ...]] |
         # The measure names no department for its actions (延岡市): say so, and show what it does when.
         unstated.append("department")
         home = [s for s in pool if s.group == first.group]
-        picked = ([s for s in home if s.fact.field == "milestone"][:3]
+        own = sorted((s for s in home if s.fact.field == "milestone"),  # the measure's own 工程表 before the
+                     key=lambda s: s.fact.block.startswith("summary-"))  # overview's copy of its rows
+        picked = (own[:3]
                   or [s for s in home if s.fact.field == "action"][:2] or picked)
     # Each further asked part gets a fact that holds it, from the same measure or section first.
     for ask in hard:
