@@ -158,13 +158,17 @@ def satisfies(fact: Fact, ask: str) -> bool:
 _NAME_WORDS = {"名前", "名称", "フレーズ", "スローガン", "標語", "題名", "タイトル", "愛称", "呼び名", "一言"}
 
 
-def names_asked(fact: Fact, question: str) -> bool:
-    """The fact names (in 「」) the kind of thing the question asks the name of: 「…計画」 or
-    「…」をビジョンとして for 「前の計画の名前」「ビジョンを一言で」."""
+def named_things(question: str) -> list[str]:
+    """The nouns of a question asking for a name, without the asking words and place names."""
     from vectorstore.keyword import compound_nouns
 
-    asked = [w for w, _ in compound_nouns(question)
-             if len(w) >= 2 and w not in _NAME_WORDS and not re.search(r"[市町村県]$", w)]
+    return [w for w, _ in compound_nouns(question)
+            if len(w) >= 2 and w not in _NAME_WORDS and not re.search(r"[市町村県]$", w)]
+
+
+def names_asked(fact: Fact, asked: list[str]) -> bool:
+    """The fact names (in 「」) the kind of thing the question asks the name of (``asked``, from
+    :func:`named_things`): 「…計画」 or 「…」をビジョンとして for 「前の計画の名前」「ビジョンを一言で」."""
     for m in _NAMED.finditer(fact.text):
         if any(w in m.group(0) for w in asked):
             return True
@@ -221,7 +225,7 @@ class FactTable:
         question pays for the first use of one; the years are those the facts carry."""
         for ask in AFFINITY:
             self.affinity(ask)
-        for unit in list(UNIT_SHOWS):
+        for unit in UNIT_SHOWS:
             self.unit_mask(unit)
         years = {int(y) for y in self.years if y} | {2018 + int(k[1:]) for f in self.facts for k, _ in f.cells
                                                        if k[1:].isdigit()}

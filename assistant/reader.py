@@ -19,7 +19,7 @@ from assistant.query import Query
 from assistant.refusal import absent_kind, absent_metric, absent_topic, place_names, unknown_places
 from assistant.rerank import boost_kpi_match, boost_literal, boost_rare_words
 from assistant.retrieve import MeasureHit, Retriever
-from assistant.select import GROUP, Selection, select
+from assistant.select import FIGURE, GROUP, Selection, select
 from assistant.types import Answer, Retrieved
 from assistant.understand import Question, asking_sentences
 from vectorstore.keyword import content_words, expand_words, idf_weight, nouns
@@ -229,7 +229,7 @@ class Reader:
         if not facts and q.measures:
             measures = tuple(q.measures)
         plans = tuple(dict.fromkeys([f.plan for f in facts] or q.plans))
-        figures = tuple(dict.fromkeys(re.findall(r"\d[\d,.]*", " ".join(f.text for f in facts)))) if sel else ()
+        figures = tuple(dict.fromkeys(FIGURE.findall(" ".join(f.text for f in facts)))) if sel else ()
         return Focus(plans=plans, measures=measures, sections=sections, asks=tuple(q.asks), years=tuple(q.years),
                      units=tuple(q.units), topic=trim_topic(q.search_text), figures=figures)
 

@@ -12,7 +12,16 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from assistant.fact_search import BLANK_YEARS, ScoredFact, coverage, names_asked, satisfies, satisfies_year, shows_unit
+from assistant.fact_search import (
+    BLANK_YEARS,
+    ScoredFact,
+    coverage,
+    named_things,
+    names_asked,
+    satisfies,
+    satisfies_year,
+    shows_unit,
+)
 from assistant.understand import QUANTITY, Question, unit_pattern
 
 # Evidence floors (calibrated on the golden and held-out sets; see README 評価).
@@ -132,8 +141,7 @@ def select(q: Question, ranked: list[ScoredFact], words: list[tuple[str, ...]] |
     if q.follow_up and q.focus is not None and q.units and _SUBSET.search(q.text):
         # 「そのうち…は何橋？」: part of the figure just given; the same figure does not answer it
         def new_figures(s: ScoredFact) -> set[str]:
-            shown = {n for u in q.units for m in unit_pattern(u).finditer(s.fact.text)
-                     for n in re.findall(r"\d[\d,.]*", m.group(0))}
+            shown = {n for u in q.units for m in unit_pattern(u).finditer(s.fact.text) for n in FIGURE.findall(m.group(0))}
             return shown - set(q.focus.figures)
 
         if not any(new_figures(p) for p in picked):
@@ -185,6 +193,7 @@ def _shows(fact, unit: str, now: bool) -> bool:
     return fact.field not in ("milestone", "final_goal", "kgi") and shows_unit(fact, unit)
 
 
+FIGURE = re.compile(r"\d[\d,.]*")  # a number as written (967, 52,187, 88.4)
 _YEARLY = re.compile(r"年間|毎年|年に|1年|一年|/年|／年")
 _SUBSET = re.compile(r"(その|この|それの)うち|うち[、,]|内訳")
 _BREAKDOWN = re.compile(r"内訳|別[にのでは]|ごと[にのでは]")
@@ -251,7 +260,8 @@ def _prefer(near: list[ScoredFact], hard: list[str], best: ScoredFact, question:
     if not holders:
         return near[0]
     if hard[0] == "name" and question:  # the name of what was asked (計画の名前: a plan's name, not the vision's)
-        asked = [s for s in holders if names_asked(s.fact, question)]
+        things = named_things(question)
+        asked = [s for s in holders if names_asked(s.fact, things)]
         holders = asked + [s for s in holders if s not in asked]
         return holders[0]
     home = [s for s in holders if s.group == best.group] or holders

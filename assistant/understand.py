@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from assistant.conversation import Focus
 from assistant.query import detect_plans, measure_refs, normalise
@@ -84,9 +85,12 @@ _NOT_COUNTERS = set("年月日度時故処者事物等卒番号期章項条目�
 
 def unit_pattern(unit: str) -> re.Pattern[str]:
     """How the plans write a number counted in ``unit`` (a known counter, or the counter itself)."""
-    if unit not in UNIT_SHOWS:
-        UNIT_SHOWS[unit] = _shows((unit,))
-    return UNIT_SHOWS[unit]
+    return UNIT_SHOWS.get(unit) or _other_unit(unit)
+
+
+@lru_cache(maxsize=256)
+def _other_unit(unit: str) -> re.Pattern[str]:
+    return _shows((unit,))
 
 
 # Words addressed to the assistant, not about the plans: the clause that holds one goes.

@@ -313,7 +313,7 @@ def test_a_completion_year_asked_before_the_verb_is_a_final_question():
 
 
 def test_a_name_asked_is_answered_by_the_sentence_that_names_the_asked_thing():
-    from assistant.fact_search import names_asked
+    from assistant.fact_search import named_things, names_asked
 
     q = ask("延岡市の今の計画の前にあった計画の名前は？")
     assert "name" in q.asks
@@ -323,7 +323,8 @@ def test_a_name_asked_is_answered_by_the_sentence_that_names_the_asked_thing():
                    field="section", score=1.4)
     plain = fact("本市はDXを進めます。", plan="nobeoka", measure=None, field="section", score=1.6)
     assert satisfies(vision.fact, "name") and satisfies(earlier.fact, "name") and not satisfies(plain.fact, "name")
-    assert names_asked(earlier.fact, q.text) and not names_asked(vision.fact, q.text)
+    things = named_things(q.text)
+    assert names_asked(earlier.fact, things) and not names_asked(vision.fact, things)
     assert select(q, [plain, vision, earlier]).picked[0] is earlier
     assert not satisfies(fact("「つながり」は豊かさを生みます。").fact, "name")  # a quoted word is no naming
 
