@@ -19,10 +19,10 @@ from assistant.query import Query
 from assistant.refusal import absent_kind, absent_metric, absent_topic, place_names, unknown_places
 from assistant.rerank import boost_kpi_match, boost_literal, boost_rare_words
 from assistant.retrieve import MeasureHit, Retriever
-from assistant.select import FIGURE, GROUP, Selection, select
+from assistant.select import FIGURE, GROUP, Selection, asks_quantity, select
 from assistant.types import Answer, Retrieved
 from assistant.understand import Question, asking_sentences
-from vectorstore.keyword import content_words, expand_words, idf_weight, nouns
+from vectorstore.keyword import content_words, expand_words, idf_weight, noun_runs, nouns
 
 # Nouns that shape a question about numbers rather than name its subject.
 QUESTION_FORM_WORDS = {
@@ -30,6 +30,9 @@ QUESTION_FORM_WORDS = {
     "年間", "毎年", "水準", "数値", "数字", "担当", "期間", "時期", "年度", "以上", "程度", "くらい", "ぐらい", "最終年度", "中間",
     "見込み", "見通し", "値", "指標", "規模", "合計", "全体", "全部", "今後", "将来", "いつ", "何", "方", "ほう", "話", "こと",
 }
+_QUOTED = re.compile(r"「([^」]{4,40})」")
+NAME_CHARS = 6  # a name of the plans shared with the question this long specifies what is counted
+NAME_BLOCKS = 3
 STRONG_DENSE = 0.62  # a close meaning answers even when no topic word of the question is in the plans
 
 # Ask → the old field intents the chunk grouping favours (KPI chunks for target questions...).
@@ -58,6 +61,11 @@ class Reader:
         self._plan_corpus = {pid: "\n".join(f.text for f in snapshot.facts if f.plan == pid) for pid in snapshot.plans}
         self._summaries = {group_key(f): f.text for f in snapshot.facts if f.field == "summary" and f.block == "summary"}
         self._section_kinds = {(pid, sec.key): sec.kind for pid, p in snapshot.plans.items() for sec in p.sections}
+        self._block_texts: dict[tuple[str, str], str] = {}
+        for f in snapshot.facts:
+            key = group_key(f)
+            self._block_texts[key] = self._block_texts.get(key, "") + f"\n{f.context}\n{f.text}"
+        self._quoted = sorted({m for f in snapshot.facts for m in _QUOTED.findall(f.text) if "計画" not in m})
         self._measure_texts: dict[tuple[str, str], str] = {}
         for f in snapshot.facts:
             if f.measure is not None:
@@ -89,6 +97,10 @@ class Reader:
         else:
             sel = select(q, facts, self._topic_words(q), self._weight, self._summary_of)
             missing = self._places_not_in(q, sel)
+            unnamed = self._name_not_counted(q, sel)
+            if unnamed and not missing:
+                sel = Selection(q, refused=True, reason=f"「{unnamed}」についての数値は計画に書かれていません",
+                                nearest=sel.ranked[:5], ranked=facts)
             if missing:
                 sel = Selection(q, refused=True, reason=f"{'、'.join(missing)}についての記載は計画にありません",
                                 nearest=facts[:5], ranked=facts)
@@ -152,6 +164,29 @@ class Reader:
         said = "\n".join(f"{s.fact.context}\n{s.fact.text}" for s in sel.picked + sel.support)
         return [p for p in places if p not in said]
 
+    def _name_not_counted(self, q: Question, sel: Selection) -> str:
+        """A number asked about something the plans name in 「」 (「おおいた医療ネットワーク」) must come
+        from the measure or section that names it, not from a neighbour counting something alike
+        (「全12医療機関」 of the emergency service). Names used in more than a few places specify nothing."""
+        if sel.refused or q.measures or not asks_quantity(q):
+            return ""
+        name = self._specific_name(q.text)
+        numbered = [p for p in sel.picked if re.search(r"\d", p.fact.text)]
+        if not name or not numbered or any(name in self._block_texts.get(p.group, "") for p in numbered):
+            return ""
+        return name
+
+    def _specific_name(self, text: str) -> str:
+        """The longest run of nouns in the question (≥ NAME_CHARS) that is part of a name the plans
+        write in 「」 and that no more than NAME_BLOCKS measures or sections mention."""
+        best = ""
+        for run in noun_runs(text):
+            if len(run) < NAME_CHARS or len(run) <= len(best) or not any(run in n for n in self._quoted):
+                continue
+            if 0 < sum(run in t for t in self._block_texts.values()) <= NAME_BLOCKS:
+                best = run
+        return best
+
     def _topic_words(self, q: Question) -> list[tuple[str, ...]]:
         """The nouns naming what the question is about, each with its everyday alternatives
         (子ども → 児童, こども), without city names and words that only shape the question
@@ -209,7 +244,12 @@ class Reader:
         best_dense = max((s.parts.get("dense", 0.0) for s in facts[:10]), default=0.0)
         corpus = "\n".join(self._plan_corpus.get(p, "") for p in q.plans) if q.plans else self._corpus
         if not q.measures and not q.follow_up:
-            topic = absent_topic(q.text, self._corpus, self.snapshot.keyword.vocab)
+            # a topic the plans lack, both in the whole question and in the sentences that ask
+            # (「車いすなので…ひと苦労です。」 only frames it; 「バスが1日に数本…」 frames it with a topic)
+            vocab = self.snapshot.keyword.vocab
+            topic = absent_topic(q.text, self._corpus, vocab)
+            if topic and asking_sentences(q.text) != q.text:
+                topic = topic if absent_topic(asking_sentences(q.text), self._corpus, vocab) else []
             if topic and best_dense < STRONG_DENSE:
                 return "".join(f"「{t}」" for t in topic) + "についての記載は計画にありません"
         if q.asks_for("target", "baseline") or q.units:

@@ -97,7 +97,7 @@ def select(q: Question, ranked: list[ScoredFact], words: list[tuple[str, ...]] |
     blank = _blank_date(q, first, near)
     if blank:
         return _refuse(q, pool, blank)
-    if (q.asks_for("baseline") and not q.asks_for("target") and not q.years and _asks_quantity(q)
+    if (q.asks_for("baseline") and not q.asks_for("target") and not q.years and asks_quantity(q)
             and not any(satisfies(s.fact, "baseline") or satisfies(s.fact, "survey")  # survey figures are current ones
                         for s in near if s.group == first.group)):
         return _refuse(q, pool, "現状値は計画に書かれていません")
@@ -125,7 +125,10 @@ def select(q: Question, ranked: list[ScoredFact], words: list[tuple[str, ...]] |
     for unit in q.units:
         if any(_shows(p.fact, unit, now) for p in picked):
             continue
-        holder = next((s for s in near if _shows(s.fact, unit, now)), None)
+        # from the answer's own measure or section, or one that fits almost as well (「いくつの医療機関」
+        # in a network is not another measure's 「全12医療機関」)
+        holder = next((s for s in near if _shows(s.fact, unit, now)
+                       and (s.group == first.group or s.score >= first.score - SWITCH_MARGIN)), None)
         if holder is None:
             return _refuse(q, pool, f"{UNIT_NAMES.get(unit, unit + 'の数')}で示した値は計画に書かれていません")
         picked.append(holder)
@@ -153,7 +156,7 @@ def select(q: Question, ranked: list[ScoredFact], words: list[tuple[str, ...]] |
                 return _refuse(q, pool, "その内訳の数は計画に書かれていません")
             picked = [alt]
     numbered = [p for p in picked if re.search(r"\d", p.fact.text)] or picked
-    if words and weight and _asks_quantity(q) and not q.measures:
+    if words and weight and asks_quantity(q) and not q.measures:
         # The number must be about what the question names (「外部の専門人材を何人」 is not
         # 「リーダー 25人」): the fact, its place and its measure's summary must say most of it.
         extra = about or (lambda _s: "")
@@ -201,7 +204,7 @@ _BREAKDOWN = re.compile(r"内訳|別[にのでは]|ごと[にのでは]")
 
 def _unreported_breakdown(q: Question, picked: list[ScoredFact]) -> str:
     """A number broken down by a group (20代, 男性, 年代の内訳) must be in the figure itself."""
-    if not _asks_quantity(q) and not _BREAKDOWN.search(q.text):
+    if not asks_quantity(q) and not _BREAKDOWN.search(q.text):
         return ""
     for group in GROUP.findall(q.text):
         if not any(group in p.fact.text for p in picked):
@@ -227,7 +230,7 @@ def _kpi_key(text: str) -> str:
 UNIT_NAMES = {"人": "人数", "名": "人数", "件": "件数", "%": "割合（%）", "回": "回数", "点": "点数"}
 
 
-def _asks_quantity(q: Question) -> bool:
+def asks_quantity(q: Question) -> bool:
     return bool(q.units) or (q.asks_for("target", "baseline") and bool(QUANTITY.search(q.text)))
 
 

@@ -83,6 +83,20 @@ _OTHER_COUNTER = re.compile(r"何([一-龥]{1,2})")
 _NOT_COUNTERS = set("年月日度時故処者事物等卒番号期章項条目曜万億千百割課部局室係班市町村県区語色型式系")
 
 
+# 「いくつの医療機関」「橋って全部でいくつ」: the counter is the tail of the noun counted.
+_HOW_MANY_OF = re.compile(r"いくつ(?:くらい|ぐらい)?の([一-龥ァ-ヶー]+)|([一-龥ァ-ヶー]+)(?:は|って|が|の数は)[^。？?、]{0,10}?いくつ")
+
+
+def _counted_nouns(text: str) -> list[str]:
+    found = []
+    for m in _HOW_MANY_OF.finditer(text):
+        noun = m.group(1) or m.group(2)
+        tail = next((c for c in sorted(_COUNTER_FORMS, key=len, reverse=True) if noun.endswith(c)), None)
+        if tail and tail not in ("人", "名", "日", "点", "時間"):  # 「何人」 is asked with 何, not 「いくつの人」
+            found.append(tail)
+    return found
+
+
 def unit_pattern(unit: str) -> re.Pattern[str]:
     """How the plans write a number counted in ``unit`` (a known counter, or the counter itself)."""
     return UNIT_SHOWS.get(unit) or _other_unit(unit)
@@ -109,7 +123,7 @@ _CLAUSE = re.compile(r"(?<=[。！？!?\n])|(?<=[、,：:])(?=[^、,：:]{4,})|(
 _FOLLOW_UP = re.compile(
     r"^(それ|その|そこ|この|あれ|同じ|そっち|こっち|さっき|先ほど|前の(?!計画|プラン|年)|じゃあ|では|なら|あと|ちなみに|ほかに|他に|では|で、|で |"
     r"逆に|一方|もう少し|もっと|それで)|(それ|その施策|この施策|同施策|そちら|そっち|さっきの|似たよう|同じよう|同様の"
-    r"|どっちも|どちらも|両方とも)")
+    r"|どっちも|どちらも|両方とも|そういう|こういう|ああいう|そうした|こうした|そんな|こんな)")
 
 
 @dataclass
@@ -185,6 +199,7 @@ def units_in(text: str) -> list[str]:
         units.append("%")
     if _ASKED_PEOPLE.search(text) and "人" not in units:
         units.append("人")
+    units += [c for c in _counted_nouns(text) if c not in units]
     return list(dict.fromkeys(units))
 
 
@@ -193,7 +208,8 @@ _ERA_SPAN = re.compile(r"(?:令和|R)\s*\d+\s*年?度?\s*(?:から|～|~|〜|-|�
 _RELATIVE_YEAR = re.compile(r"(?P<next>翌年|次の年|次年度|その次の年)|(?P<prev>前年度|前の年|昨年度|その前の年)")
 # 「この計画」「本計画」: the plan as a whole, not the measure or section of the last answer.
 _THE_PLAN = re.compile(r"(この|その|本|今回の|同)(計画|プラン)")
-_POINTING = re.compile(r"(それ|その|そこ|この|あれ|同じ|似た|同様|そっち|こっち|そちら|さっき|先ほど|前の(?!計画|プラン|年)|同施策)")
+_POINTING = re.compile(r"(それ|その|そこ|この|あれ|同じ|似た|同様|そっち|こっち|そちら|さっき|先ほど|前の(?!計画|プラン|年)|同施策"
+                       r"|そういう|こういう|ああいう|そうした|こうした|そんな|こんな)")
 
 
 YEARLY_ASKS = {"target", "baseline", "when", "final", "now"}

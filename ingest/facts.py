@@ -38,6 +38,7 @@ FACT_FIELDS: dict[str, str] = {
     "plan": "計画の概要",
 }
 MAX_FACT_CHARS = 260
+OVERLAP_CHARS = 40  # a long sentence split at a comma repeats at most this much of the clause before the cut
 GOAL_STATE_CHARS = 320  # a longer run-on line is cut at a sentence or comma boundary
 _HEADING_CHARS = 24  # a short line without a full stop heads the lines that follow it
 
@@ -166,7 +167,11 @@ def _sentences(line: str) -> list[str]:
             cut = max(part.rfind("、", 0, MAX_FACT_CHARS), part.rfind("。", 0, MAX_FACT_CHARS))
             cut = cut + 1 if cut > MAX_FACT_CHARS // 3 else MAX_FACT_CHARS
             out.append(part[:cut].strip())
-            part = part[cut:].strip()
+            # the next piece starts with the clause before the cut, so it keeps its subject
+            # (「担当副市長（CIO）が中心となって、」+「全体プロジェクトの進捗管理…を行います。」)
+            lead = part.rfind("、", 0, cut - 1) + 1
+            keep = lead if part[cut - 1] == "、" and 0 < cut - lead <= OVERLAP_CHARS else cut
+            part = part[keep:].strip()
         if part:
             out.append(part)
     return out

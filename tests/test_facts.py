@@ -148,3 +148,11 @@ def test_one_short_numbered_line_before_prose_heads_it():
     assert ("②SNSからの調査", "〈調査対象〉公式アカウントの登録者。") in got
     two = pieces("① 固定資産税\n② 軽自動車税\n本市ではこれらをeL-QRで納付できます。")
     assert two[0][1] == "① 固定資産税 ② 軽自動車税"  # two items stay a list, not a heading
+
+
+def test_a_long_sentence_split_at_a_comma_keeps_the_clause_before_the_cut():
+    subject = "担当の副市長が中心となって、"
+    sentence = "本部の下に部会を置き、" * 22 + subject + "全体の進捗管理を行います。"  # the cut falls after the subject
+    parts = [text for _, text in pieces(sentence)]
+    assert len(parts) >= 2 and all(len(p) <= 260 for p in parts)
+    assert any(p.startswith(subject) and p.endswith("進捗管理を行います。") for p in parts)

@@ -228,3 +228,25 @@ def test_the_earlier_plans_name_is_answered(fake_assistant):
     answer = fake_assistant.ask("延岡市の今の計画の前にあった計画の名前を教えてください。")
     assert "延岡市情報政策推進計画" in answer.lead
 
+
+
+# 15. A number asked about a thing the plans name in 「」 comes from the measure that names it, not
+#     from a neighbour counting something alike; a name used in many places specifies nothing.
+def test_a_count_about_a_named_network_is_not_taken_from_another_measure(fake_assistant):
+    refused = fake_assistant.ask("おおいた医療ネットワークに加わっている医療機関の数はいくつですか？")
+    assert refused.refused and "12医療機関" not in refused.text
+    answered = fake_assistant.ask("救急隊と病院の情報共有のシステムに、医療機関はいくつ参加してもらう目標？")
+    assert not answered.refused and "12医療機関" in answered.lead
+
+
+# 16. 「そういう」「そんな」 point back like 「それ」; a framing sentence's words are no topic to find.
+def test_such_points_back_to_the_last_measure(fake_assistant):
+    conv = Conversation()
+    fake_assistant.ask("延岡市のスマホ活用支援員ってどんな取組？", conversation=conv)
+    answer = fake_assistant.ask("どうしてそんな仕組みが必要なの？", conversation=conv)
+    assert not answer.refused and ("nobeoka", "3") in _cited(answer)
+
+
+def test_words_of_a_framing_sentence_do_not_refuse_the_question(fake_assistant):
+    answer = fake_assistant.ask("足腰が弱っていて外出が一苦労です。延岡市は、役所に行かずに手続きできるようにするつもりはありますか？")
+    assert not answer.refused and ("nobeoka", "5") in _cited(answer)

@@ -65,6 +65,22 @@ def compound_nouns(text: str) -> list[tuple[str, str]]:
     return out
 
 
+def noun_runs(text: str) -> list[str]:
+    """Runs of nouns with their prefixes and suffixes, unbroken by particles
+    (「おおいた医療ネットワークには」→「おおいた医療ネットワーク」)."""
+    runs, current = [], ""
+    for m in _sudachi("C").tokenize(text[:2000]):
+        if m.part_of_speech()[0] in ("名詞", "接頭辞", "接尾辞"):
+            current += m.surface()
+        else:
+            if current:
+                runs.append(current)
+            current = ""
+    if current:
+        runs.append(current)
+    return runs
+
+
 def tokenizer_signature() -> str:
     """What the saved terms depend on: this code's version, the dictionary, the stop words."""
     from importlib.metadata import PackageNotFoundError, version
