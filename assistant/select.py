@@ -90,7 +90,9 @@ def select(q: Question, ranked: list[ScoredFact], words: list[tuple[str, ...]] |
             return _refuse(q, pool, "", q.years)
     now = q.asks_for("baseline", "now") and not q.asks_for("target") and not q.years
     if q.units:  # 「何回」「何%」: a candidate that shows such a number answers first
-        shown = [s for s in near if any(_shows(s.fact, u, now) for u in q.units)]
+        shown = [s for s in near if any(_shows(s.fact, u, now, q) for u in q.units)]
+        groups = GROUP.findall(q.text)  # 「70代以上の…」: a figure for that group first
+        shown.sort(key=lambda s: not all(g in s.fact.text for g in groups))
         near = shown + [s for s in near if s not in shown] if shown else near
         best = near[0] if shown and shown[0].score >= best.score - PART_MARGIN else best
     first = _prefer(near, hard, best, q.text)
@@ -123,11 +125,11 @@ def select(q: Question, ranked: list[ScoredFact], words: list[tuple[str, ...]] |
             picked.append(candidates[0])
     # Counters asked for (何人, 何%): a fact that shows one (for the asked year), else not stated.
     for unit in q.units:
-        if any(_shows(p.fact, unit, now) for p in picked):
+        if any(_shows(p.fact, unit, now, q) for p in picked):
             continue
         # from the answer's own measure or section, or one that fits almost as well (「いくつの医療機関」
         # in a network is not another measure's 「全12医療機関」)
-        holder = next((s for s in near if _shows(s.fact, unit, now)
+        holder = next((s for s in near if _shows(s.fact, unit, now, q)
                        and (s.group == first.group or s.score >= first.score - SWITCH_MARGIN)), None)
         if holder is None:
             return _refuse(q, pool, f"{UNIT_NAMES.get(unit, unit + 'の数')}で示した値は計画に書かれていません")
@@ -185,15 +187,35 @@ def _period_source(picked: list[ScoredFact], pool: list[ScoredFact]) -> list[Sco
     return [s for s in pool if s.group == said.group and s not in picked][:MAX_SUPPORT]
 
 
-def _shows(fact, unit: str, now: bool) -> bool:
+def _shows(fact, unit: str, now: bool, q: Question | None = None) -> bool:
     """The fact shows a number in ``unit``; asked about the present (「今は何％？」), a current
-    one: a KPI's baseline, never its target, a milestone or a goal."""
+    one: a KPI's baseline, never its target, a milestone or a goal. With the question, the
+    number must also fit it (:func:`_figure_fits`)."""
     if not now:
-        return shows_unit(fact, unit)
-    if fact.field == "kpi":  # its baseline, given apart or in the line (「有収率（現状88.4%）の向上」)
+        said = fact.text
+    elif fact.field == "kpi":  # its baseline, given apart or in the line (「有収率（現状88.4%）の向上」)
         said = " ".join([fact.baseline, *re.findall(r"現状(?:値)?[^）)】]*", fact.text)])
+    elif fact.field in ("milestone", "final_goal", "kgi"):
+        return False
+    else:
+        said = fact.text
+    if q is None:
         return bool(unit_pattern(unit).search(said))
-    return fact.field not in ("milestone", "final_goal", "kgi") and shows_unit(fact, unit)
+    return any(_figure_fits(said, m, unit, q) for m in unit_pattern(unit).finditer(said))
+
+
+_RATE_LABEL = re.compile(r"([一-龥ァ-ヶー]{1,8})(?:率|割合)※?[^\d。、]{0,10}$")
+
+
+def _figure_fits(text: str, m: re.Match, unit: str, q: Question) -> bool:
+    """A figure answers the question's number only if it is of the asked kind: a labelled rate
+    (「有効回収率 36.3%」「所有率については70%」) answers only a question that shares a letter of
+    its label (回答率 ~ 回収率, not 参加率 ~ 所有率)."""
+    if unit == "%":
+        label = _RATE_LABEL.search(text[max(0, m.start() - 30):m.start()])
+        if label and not set(re.findall(r"[一-龥]", label.group(1))) & set(q.text):
+            return False
+    return True
 
 
 FIGURE = re.compile(r"\d[\d,.]*")  # a number as written (967, 52,187, 88.4)

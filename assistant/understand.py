@@ -63,7 +63,7 @@ _COUNTER_FORMS: dict[str, tuple[str, ...]] = {
     "冊": ("冊",), "時間": ("時間",), "日": ("日",),
 }
 _ASKED_COUNTER = re.compile(r"何(" + "|".join(sorted(_COUNTER_FORMS, key=len, reverse=True)) + ")")
-_ASKED_RATE = re.compile(r"(何%|何％|何パーセント|割合|率は|率って|率を|何割|パーセント)")
+_ASKED_RATE = re.compile(r"(何%|何％|何パーセント|割合|率(は|って|を|が|[、,])|何割|パーセント)")
 _ASKED_PEOPLE = re.compile(r"(人数|何万人)")
 
 

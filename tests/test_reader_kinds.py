@@ -250,3 +250,12 @@ def test_such_points_back_to_the_last_measure(fake_assistant):
 def test_words_of_a_framing_sentence_do_not_refuse_the_question(fake_assistant):
     answer = fake_assistant.ask("足腰が弱っていて外出が一苦労です。延岡市は、役所に行かずに手続きできるようにするつもりはありますか？")
     assert not answer.refused and ("nobeoka", "5") in _cited(answer)
+
+
+# 17. A labelled rate answers only a share asked in words that share its label: the survey's
+#     response rate is no answer to a share of residents doing something.
+def test_a_response_rate_is_no_share_of_residents(fake_assistant):
+    refused = fake_assistant.ask("大分市の市民アンケートで、オンライン手続きを使ったことがある人は何パーセント？")
+    assert refused.refused and "36.3%" not in refused.lead
+    answered = fake_assistant.ask("大分市の市民アンケートの回収率はどれくらいでしたか？何％？")
+    assert not answered.refused and "36.3%" in answered.lead
