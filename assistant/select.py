@@ -133,7 +133,10 @@ def select(q: Question, ranked: list[ScoredFact], words: list[tuple[str, ...]] |
                        and (s.group == first.group or s.score >= first.score - SWITCH_MARGIN)), None)
         if holder is None:
             return _refuse(q, pool, f"{UNIT_NAMES.get(unit, unit + 'の数')}で示した値は計画に書かれていません")
-        picked.append(holder)
+        if picked[0].group == holder.group and _shows(picked[0].fact, unit, now):
+            picked.insert(0, holder)  # the first pick counts in that unit but something else: the holder answers
+        else:
+            picked.append(holder)
     if q.asks_for("target") and not q.years:
         picked += _other_years(picked[0], pool)
     elif len(q.years) > 1:  # 「令和7年度と令和8年度でそれぞれ」: one fact per year
@@ -204,6 +207,15 @@ def _shows(fact, unit: str, now: bool, q: Question | None = None) -> bool:
     return any(_figure_fits(said, m, unit, q) for m in unit_pattern(unit).finditer(said))
 
 
+_TOTAL = re.compile(r"全部で|合計|全体で|総数|総計|トータル|あわせて|合わせて")
+
+
+def _yearly_figure(text: str, m: re.Match) -> bool:
+    """「年間50橋」「50件/年」: a count per year (「5年間で合計250橋」 is not one)."""
+    return bool(re.search(r"(?<![\d０-９])(年間|毎年|年に|1年|一年)\s*$", text[max(0, m.start() - 4):m.start()])
+                or re.match(r"\s*[/／]\s*年", text[m.end():]))
+
+
 _RATE_LABEL = re.compile(r"([一-龥ァ-ヶー]{1,8})(?:率|割合)※?[^\d。、]{0,10}$")
 
 
@@ -211,6 +223,8 @@ def _figure_fits(text: str, m: re.Match, unit: str, q: Question) -> bool:
     """A figure answers the question's number only if it is of the asked kind: a labelled rate
     (「有効回収率 36.3%」「所有率については70%」) answers only a question that shares a letter of
     its label (回答率 ~ 回収率, not 参加率 ~ 所有率)."""
+    if _TOTAL.search(q.text) and not _YEARLY.search(q.text) and _yearly_figure(text, m):
+        return False  # 「全部でいくつ」 is no yearly count (「年間50橋」)
     if unit == "%":
         label = _RATE_LABEL.search(text[max(0, m.start() - 30):m.start()])
         if label and not set(re.findall(r"[一-龥]", label.group(1))) & set(q.text):

@@ -259,3 +259,12 @@ def test_a_response_rate_is_no_share_of_residents(fake_assistant):
     assert refused.refused and "36.3%" not in refused.lead
     answered = fake_assistant.ask("大分市の市民アンケートの回収率はどれくらいでしたか？何％？")
     assert not answered.refused and "36.3%" in answered.lead
+
+
+# 18. 「全部でいくつ」 asks a total: a count per year (「年間50橋」) does not answer it, the stated total does.
+def test_a_total_is_not_answered_with_a_yearly_count(fake_assistant):
+    conv = Conversation()
+    first = fake_assistant.ask("大分市の職員が行う橋梁点検、年に何橋が目標？", conversation=conv)
+    assert "50橋" in first.lead
+    total = fake_assistant.ask("市が管理する橋は全部でいくつあるの？", conversation=conv)
+    assert not total.refused and "967橋" in total.lead
