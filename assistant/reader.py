@@ -22,7 +22,7 @@ from assistant.retrieve import MeasureHit, Retriever
 from assistant.select import FIGURE, GROUP, Selection, asks_quantity, select
 from assistant.types import Answer, Retrieved
 from assistant.understand import Question, asking_sentences
-from vectorstore.keyword import content_words, expand_words, idf_weight, noun_runs, nouns
+from vectorstore.keyword import content_words, expand_words, idf_weight, noun_runs, nouns, short_nouns
 
 # Nouns that shape a question about numbers rather than name its subject.
 QUESTION_FORM_WORDS = {
@@ -33,6 +33,7 @@ QUESTION_FORM_WORDS = {
 _QUOTED = re.compile(r"「([^」]{4,40})」")
 NAME_CHARS = 6  # a name of the plans shared with the question this long specifies what is counted
 NAME_BLOCKS = 3
+WHOLE_MARGIN = 0.1  # a measure saying the question's words on their own wins over one this close that holds them inside longer words
 STRONG_DENSE = 0.62  # a close meaning answers even when no topic word of the question is in the plans
 
 # Ask → the old field intents the chunk grouping favours (KPI chunks for target questions...).
@@ -66,6 +67,7 @@ class Reader:
             key = group_key(f)
             self._block_texts[key] = self._block_texts.get(key, "") + f"\n{f.context}\n{f.text}"
         self._quoted = sorted({m for f in snapshot.facts for m in _QUOTED.findall(f.text) if "計画" not in m})
+        self._words_of: dict[tuple[str, str], set[str]] = {}
         self._measure_texts: dict[tuple[str, str], str] = {}
         for f in snapshot.facts:
             if f.measure is not None:
@@ -91,6 +93,7 @@ class Reader:
         prior = self._prior(ranked)
         facts = score_facts(q, self.table, self.snapshot.fact_keyword,
                             vector if self.retrieval_mode != "keyword" else None, prior)
+        facts = self._prefer_whole_words(q, facts)
         reason = self._absent(q, facts)
         if reason is not None:
             sel = Selection(q, refused=True, reason=reason, nearest=facts[:5], ranked=facts)
@@ -163,6 +166,43 @@ class Reader:
         places = [p for p in place_names(asking_sentences(q.text)) if p not in cities]
         said = "\n".join(f"{s.fact.context}\n{s.fact.text}" for s in sel.picked + sel.support)
         return [p for p in places if p not in said]
+
+    def _prefer_whole_words(self, q: Question, facts: list[ScoredFact]) -> list[ScoredFact]:
+        """Between measures that fit a question about equally well (per plan), the one whose title and
+        lead say the question's nouns as words of their own wins over one that holds them only inside
+        longer words (「職員向けの研修」: 職員の情報セキュリティ, not 教職員の…)."""
+        words = [w for w in short_nouns(asking_sentences(q.text)) if len(w) >= 2]
+        if not words or q.measures:
+            return facts
+        bonus: dict[tuple[str, str], float] = {}
+        for plan in dict.fromkeys(s.fact.plan for s in facts[:20]):
+            mine = [s for s in facts if s.fact.plan == plan]
+            best = mine[0]
+            inside = [w for w in words if self._held_inside(best.group, w)]
+            if not inside:
+                continue
+            rivals = [s.group for s in mine if s.group != best.group and s.fact.measure is not None
+                      and s.score >= best.score - WHOLE_MARGIN]
+            for group in dict.fromkeys(rivals):
+                if all(w in self._own_words(group) for w in inside):
+                    bonus[group] = WHOLE_MARGIN
+                    break
+        if not bonus:
+            return facts
+        for s in facts:
+            if s.group in bonus:
+                s.score += bonus[s.group]
+                s.parts["whole_words"] = bonus[s.group]
+        return sorted(facts, key=lambda s: -s.score)
+
+    def _own_words(self, group: tuple[str, str]) -> set[str]:
+        if group not in self._words_of:
+            self._words_of[group] = short_nouns(self._summaries.get(group, ""))
+        return self._words_of[group]
+
+    def _held_inside(self, group: tuple[str, str], word: str) -> bool:
+        summary = self._summaries.get(group, "")
+        return word in summary and word not in self._own_words(group)
 
     def _name_not_counted(self, q: Question, sel: Selection) -> str:
         """A number asked about something the plans name in 「」 (「おおいた医療ネットワーク」) must come

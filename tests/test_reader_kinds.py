@@ -268,3 +268,28 @@ def test_a_total_is_not_answered_with_a_yearly_count(fake_assistant):
     assert "50橋" in first.lead
     total = fake_assistant.ask("市が管理する橋は全部でいくつあるの？", conversation=conv)
     assert not total.refused and "967橋" in total.lead
+
+
+# 19. A question's noun said on its own (職員) picks the measure that says it so over an equally close
+#     one that holds it inside a longer word (教職員), on each side of a comparison too.
+@pytest.mark.parametrize("question", ["大分市の職員向けのセキュリティ研修、数値目標は？",
+                                      "職員のセキュリティ研修の目標、大分市と延岡市で比べて"])
+def test_a_word_on_its_own_wins_over_one_inside_a_longer_word(fake_assistant, question):
+    answer = fake_assistant.ask(question)
+    assert ("oita", "30") in _cited(answer) and ("oita", "31") not in _cited(answer)
+    assert "500名以上" in answer.lead
+
+
+def test_a_close_measure_saying_the_word_on_its_own_is_moved_first(fake_assistant):
+    from assistant.fact_search import ScoredFact
+    from assistant.understand import understand
+
+    _, reader = fake_assistant._current()
+    facts = reader.table.facts
+    school = next(f for f in facts if f.plan == "oita" and f.measure == "31" and f.field == "kpi")
+    city = next(f for f in facts if f.plan == "oita" and f.measure == "30" and f.field == "kpi")
+    q = understand("職員向けの情報セキュリティ研修の目標は？", reader.plans, {"oita": set(range(1, 33))})
+    ranked = reader._prefer_whole_words(q, [ScoredFact(school, 2.0, {}), ScoredFact(city, 1.95, {})])
+    assert ranked[0].fact is city
+    far = reader._prefer_whole_words(q, [ScoredFact(school, 2.0, {}), ScoredFact(city, 1.5, {})])
+    assert far[0].fact is school  # only between measures that fit about equally well

@@ -65,6 +65,12 @@ def compound_nouns(text: str) -> list[tuple[str, str]]:
     return out
 
 
+def short_nouns(text: str) -> set[str]:
+    """Nouns as short units (「市職員」→ 市, 職員; 「教職員」 stays whole), for telling a word said on
+    its own from one held inside a longer word."""
+    return {m.surface() for m in _sudachi("A").tokenize(text[:2000]) if m.part_of_speech()[0] == "名詞"}
+
+
 def noun_runs(text: str) -> list[str]:
     """Runs of nouns with their prefixes and suffixes, unbroken by particles
     (「おおいた医療ネットワークには」→「おおいた医療ネットワーク」)."""
