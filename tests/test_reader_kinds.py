@@ -293,3 +293,11 @@ def test_a_close_measure_saying_the_word_on_its_own_is_moved_first(fake_assistan
     assert ranked[0].fact is city
     far = reader._prefer_whole_words(q, [ScoredFact(school, 2.0, {}), ScoredFact(city, 1.5, {})])
     assert far[0].fact is school  # only between measures that fit about equally well
+
+
+# 20. 「…と比べてどうだった？」 compares with what the fact names (the national average); only
+#     「何年度と比べて」 asks for a baseline.
+def test_compared_with_the_country_is_no_baseline_question(fake_assistant):
+    answer = fake_assistant.ask("延岡市の学校の校務DXチェックリストの点検、県の平均と比べてどうだった？")
+    assert not answer.refused and "現状値" not in answer.lead
+    assert "宮崎県内の平均点は上回" in answer.text
