@@ -301,3 +301,4 @@ def test_compared_with_the_country_is_no_baseline_question(fake_assistant):
     answer = fake_assistant.ask("延岡市の学校の校務DXチェックリストの点検、県の平均と比べてどうだった？")
     assert not answer.refused and "現状値" not in answer.lead
     assert "宮崎県内の平均点は上回" in answer.text
+
