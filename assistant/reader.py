@@ -16,7 +16,7 @@ from assistant.compose import REFUSAL_HEAD, Writer
 from assistant.conversation import Focus, trim_topic
 from assistant.fact_search import ScoredFact, group_key, load_table, score_facts
 from assistant.query import Query
-from assistant.refusal import absent_kind, absent_metric, absent_topic, place_names, unknown_places
+from assistant.refusal import absent_kind, absent_metric, absent_topic, area_names, place_names, unknown_places
 from assistant.rerank import boost_kpi_match, boost_literal, boost_rare_words
 from assistant.retrieve import MeasureHit, Retriever
 from assistant.select import FIGURE, GROUP, Selection, asks_quantity, select
@@ -31,6 +31,7 @@ QUESTION_FORM_WORDS = {
     "見込み", "見通し", "値", "指標", "規模", "合計", "全体", "全部", "今後", "将来", "いつ", "何", "方", "ほう", "話", "こと",
 }
 _QUOTED = re.compile(r"「([^」]{4,40})」")
+_WHICH_AREA = re.compile(r"(どの|どこの|どちらの)(地区|地域|町|エリア|校区)|次は?どこ")  # a place is the answer
 NAME_CHARS = 6  # a name of the plans shared with the question this long specifies what is counted
 NAME_BLOCKS = 3
 WHOLE_MARGIN = 0.1  # a measure saying the question's words on their own wins over one this close that holds them inside longer words
@@ -101,6 +102,11 @@ class Reader:
             sel = select(q, facts, self._topic_words(q), self._weight, self._summary_of)
             missing = self._places_not_in(q, sel)
             unnamed = self._name_not_counted(q, sel)
+            if not unnamed and not missing and not sel.refused and _WHICH_AREA.search(q.text):
+                said = " ".join(s.fact.text for s in sel.picked + sel.support)
+                if not [p for p in area_names(said) if p not in q.text]:  # only the place the question names
+                    sel = Selection(q, refused=True, reason="お尋ねの地区は計画に書かれていません",
+                                    nearest=sel.ranked[:5], ranked=facts)
             if unnamed and not missing:
                 sel = Selection(q, refused=True, reason=f"「{unnamed}」についての数値は計画に書かれていません",
                                 nearest=sel.ranked[:5], ranked=facts)

@@ -63,6 +63,14 @@ def place_names(question: str) -> list[str]:
     return [n for n in dict.fromkeys(names) if n not in _GENERIC_PLACES]
 
 
+_AREA = re.compile(r"(?<![一-龥])[一-龥]{1,4}(?:地区|校区)")
+
+
+def area_names(text: str) -> list[str]:
+    """Places a fact names: towns and villages (北浦町), districts (三川内地区)."""
+    return [*place_names(text), *(m.group(0) for m in _AREA.finditer(text))]
+
+
 _METRIC = re.compile(r"([一-龥ァ-ヶー]{1,8}(?:率|割合|者数))")  # rates and counts of people: 件数/人数 say only "how many"
 
 

@@ -302,3 +302,12 @@ def test_compared_with_the_country_is_no_baseline_question(fake_assistant):
     assert not answer.refused and "現状値" not in answer.lead
     assert "宮崎県内の平均点は上回" in answer.text
 
+
+
+# 21. 「どの地区で？」 is answered by a place the plans name; the place the question names itself
+#     (北浦町) is no answer to which place comes next.
+def test_which_district_next_is_refused_when_only_the_named_one_is_stated(fake_assistant):
+    refused = fake_assistant.ask("延岡市のAIオンデマンド型交通、北浦町の次に導入されるのはどの地域？")
+    assert refused.refused and "北浦町の次" not in refused.lead
+    answered = fake_assistant.ask("延岡市のAIオンデマンド型交通は、いまはどの町で運行しているの？")
+    assert not answered.refused and "北浦町" in answered.text
