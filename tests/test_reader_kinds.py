@@ -311,3 +311,11 @@ def test_which_district_next_is_refused_when_only_the_named_one_is_stated(fake_a
     assert refused.refused and "北浦町の次" not in refused.lead
     answered = fake_assistant.ask("延岡市のAIオンデマンド型交通は、いまはどの町で運行しているの？")
     assert not answered.refused and "北浦町" in answered.text
+
+
+# 22. 「残りは…」「続きは…」 lean on the last answer like 「それ」.
+def test_the_rest_points_back(fake_assistant):
+    conv = Conversation()
+    fake_assistant.ask("延岡市はオンラインでできる手続きをR12までにいくつにする？", conversation=conv)
+    rest = fake_assistant.ask("残りの手続きはどんな順でオンライン化するの？", conversation=conv)
+    assert not rest.refused and ("nobeoka", "5") in _cited(rest)
