@@ -100,19 +100,10 @@ class Reader:
             sel = Selection(q, refused=True, reason=reason, nearest=facts[:5], ranked=facts)
         else:
             sel = select(q, facts, self._topic_words(q), self._weight, self._summary_of)
-            missing = self._places_not_in(q, sel)
-            unnamed = self._name_not_counted(q, sel)
-            if not unnamed and not missing and not sel.refused and _WHICH_AREA.search(q.text):
-                said = " ".join(s.fact.text for s in sel.picked + sel.support)
-                if not [p for p in area_names(said) if p not in q.text]:  # only the place the question names
-                    sel = Selection(q, refused=True, reason="お尋ねの地区は計画に書かれていません",
-                                    nearest=sel.ranked[:5], ranked=facts)
-            if unnamed and not missing:
-                sel = Selection(q, refused=True, reason=f"「{unnamed}」についての数値は計画に書かれていません",
-                                nearest=sel.ranked[:5], ranked=facts)
-            if missing:
-                sel = Selection(q, refused=True, reason=f"{'、'.join(missing)}についての記載は計画にありません",
-                                nearest=facts[:5], ranked=facts)
+            unstated = self._unstated(q, sel, facts)
+            if unstated is not None:
+                reason, nearest = unstated
+                sel = Selection(q, refused=True, reason=reason, nearest=nearest, ranked=facts)
             if not sel.refused and q.asks_for("definition"):
                 self._add_usage(sel, facts)
         answer = self.writer.answer(sel)
@@ -210,11 +201,29 @@ class Reader:
         summary = self._summaries.get(group, "")
         return word in summary and word not in self._own_words(group)
 
+    def _unstated(self, q: Question, sel: Selection, facts: list[ScoredFact]) -> tuple[str, list[ScoredFact]] | None:
+        """Why the picked facts, close as they are, do not say what was asked (with the nearest
+        facts to name), or None when they do: a place they never mention, a count about a named
+        thing taken from elsewhere, a district asked for that only the question names."""
+        missing = self._places_not_in(q, sel)
+        if missing:
+            return f"{'、'.join(missing)}についての記載は計画にありません", facts[:5]
+        if sel.refused:
+            return None
+        unnamed = self._name_not_counted(q, sel)
+        if unnamed:
+            return f"「{unnamed}」についての数値は計画に書かれていません", sel.ranked[:5]
+        if _WHICH_AREA.search(q.text):
+            said = " ".join(s.fact.text for s in sel.picked + sel.support)
+            if not [p for p in area_names(said) if p not in q.text]:  # only the place the question names
+                return "お尋ねの地区は計画に書かれていません", sel.ranked[:5]
+        return None
+
     def _name_not_counted(self, q: Question, sel: Selection) -> str:
         """A number asked about something the plans name in 「」 (「おおいた医療ネットワーク」) must come
         from the measure or section that names it, not from a neighbour counting something alike
         (「全12医療機関」 of the emergency service). Names used in more than a few places specify nothing."""
-        if sel.refused or q.measures or not asks_quantity(q):
+        if q.measures or not asks_quantity(q):
             return ""
         name = self._specific_name(q.text)
         numbered = [p for p in sel.picked if re.search(r"\d", p.fact.text)]

@@ -239,12 +239,20 @@ def test_a_count_about_a_named_network_is_not_taken_from_another_measure(fake_as
     assert not answered.refused and "12医療機関" in answered.lead
 
 
-# 16. 「そういう」「そんな」 point back like 「それ」; a framing sentence's words are no topic to find.
-def test_such_points_back_to_the_last_measure(fake_assistant):
+# 16. 「そういう」「そんな」 point back like 「それ」, and 「残りは…」「続きは…」 lean on the last answer
+#     too; a framing sentence's words are no topic to find.
+@pytest.mark.parametrize(
+    ("first", "follow_up", "measure"),
+    [
+        ("延岡市のスマホ活用支援員ってどんな取組？", "どうしてそんな仕組みが必要なの？", ("nobeoka", "3")),
+        ("延岡市はオンラインでできる手続きをR12までにいくつにする？", "残りの手続きはどんな順でオンライン化するの？", ("nobeoka", "5")),
+    ],
+)
+def test_pointing_words_keep_the_last_measure(fake_assistant, first, follow_up, measure):
     conv = Conversation()
-    fake_assistant.ask("延岡市のスマホ活用支援員ってどんな取組？", conversation=conv)
-    answer = fake_assistant.ask("どうしてそんな仕組みが必要なの？", conversation=conv)
-    assert not answer.refused and ("nobeoka", "3") in _cited(answer)
+    fake_assistant.ask(first, conversation=conv)
+    answer = fake_assistant.ask(follow_up, conversation=conv)
+    assert not answer.refused and measure in _cited(answer)
 
 
 def test_words_of_a_framing_sentence_do_not_refuse_the_question(fake_assistant):
@@ -312,10 +320,3 @@ def test_which_district_next_is_refused_when_only_the_named_one_is_stated(fake_a
     answered = fake_assistant.ask("延岡市のAIオンデマンド型交通は、いまはどの町で運行しているの？")
     assert not answered.refused and "北浦町" in answered.text
 
-
-# 22. 「残りは…」「続きは…」 lean on the last answer like 「それ」.
-def test_the_rest_points_back(fake_assistant):
-    conv = Conversation()
-    fake_assistant.ask("延岡市はオンラインでできる手続きをR12までにいくつにする？", conversation=conv)
-    rest = fake_assistant.ask("残りの手続きはどんな順でオンライン化するの？", conversation=conv)
-    assert not rest.refused and ("nobeoka", "5") in _cited(rest)
