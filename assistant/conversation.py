@@ -24,6 +24,7 @@ class Focus:
     units: tuple[str, ...] = ()  # counters asked (何橋, 何人): 「全部でどれだけ？」 counts the same way
     topic: str = ""  # the text retrieval read for that turn
     figures: tuple[str, ...] = ()  # the numbers the answer stated (「そのうち何橋？」 is not one of them)
+    rows: tuple[str, ...] = ()  # ids of the milestone rows the answer read (「次の年は何回？」 reads the same row)
 
 
 @dataclass

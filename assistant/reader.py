@@ -293,7 +293,7 @@ class Reader:
     def _absent(self, q: Question, facts: list[ScoredFact]) -> str | None:
         """Kinds of fact the plans never state (budgets, names…), topics and metrics they never mention."""
         evidence = "\n".join(s.fact.text for s in facts[:8])
-        kind = absent_kind(q.text, evidence)
+        kind = absent_kind(asking_sentences(q.text), evidence)  # 「住所を何度も書くのが大変です。」 only frames
         if kind.refuse:
             return f"{kind.reason}は計画に書かれていません"
         best_dense = max((s.parts.get("dense", 0.0) for s in facts[:10]), default=0.0)
@@ -326,7 +326,8 @@ class Reader:
         plans = tuple(dict.fromkeys([f.plan for f in facts] or q.plans))
         figures = tuple(dict.fromkeys(FIGURE.findall(" ".join(f.text for f in facts)))) if sel else ()
         return Focus(plans=plans, measures=measures, sections=sections, asks=tuple(q.asks), years=tuple(q.years),
-                     units=tuple(q.units), topic=trim_topic(q.search_text), figures=figures)
+                     units=tuple(q.units), topic=trim_topic(q.search_text), figures=figures,
+                     rows=tuple(f.id for f in facts if f.field == "milestone") if sel and not sel.refused else ())
 
     def unknown_measure_message(self, q: Question) -> str:
         lines = []

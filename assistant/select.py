@@ -22,7 +22,7 @@ from assistant.fact_search import (
     satisfies_year,
     shows_unit,
 )
-from assistant.understand import QUANTITY, Question, unit_pattern
+from assistant.understand import Question, asks_number, unit_pattern
 
 # Evidence floors (calibrated on the golden and held-out sets; see README 評価).
 MIN_DENSE = 0.42  # below this and without keyword support, nothing in the plans is close
@@ -36,6 +36,11 @@ COVER_MIN = 0.25  # a number answers only when its fact says this share of what 
 SUPPORT_MARGIN = 0.25
 OPEN_SUPPORT_MARGIN = 0.6
 MAX_SUPPORT = 2
+_FIGURE_DIGIT = re.compile(r"\d")
+# A figure asked in so many words (「どこまで進める」 asks how far, and may be answered by an action)
+_FIGURE_ASKED = re.compile(r"数は|数を|数って|数の目標|件数|人数|数値|数字|(?<!効)率|割合|いくつ|どれ(くらい|ぐらい|だけ)|どの(くらい|ぐらい)")
+_BY_WHEN = re.compile(r"いつまで|何年度まで|期限|締め?切")
+_DEADLINE = re.compile(r"(令和\s*(\d+|元)|平成\s*\d+|20\d\d)\s*年[^。、]{0,6}までに")
 HARD_ASKS = ("department", "when", "baseline", "target", "final", "survey", "definition", "items", "reason", "name")
 
 
@@ -90,7 +95,11 @@ def select(q: Question, ranked: list[ScoredFact], words: list[tuple[str, ...]] |
             return _refuse(q, pool, "", q.years)
     now = q.asks_for("baseline", "now") and not q.asks_for("target") and not q.years
     if q.units:  # 「何回」「何%」: a candidate that shows such a number answers first
-        shown = [s for s in near if any(_shows(s.fact, u, now, q) for u in q.units)]
+        rows = [s for s in near if q.same_topic and q.focus is not None and s.fact.id in q.focus.rows]
+        if rows:  # 「次の年は何回？」 about the milestone row just read: that row answers, or nothing does
+            near = rows + [s for s in near if s not in rows]
+            best = rows[0]
+        shown = [s for s in (rows or near) if any(_shows(s.fact, u, now, q) for u in q.units)]
         groups = GROUP.findall(q.text)  # 「70代以上の…」: a figure for that group first
         shown.sort(key=lambda s: not all(g in s.fact.text for g in groups))
         near = shown + [s for s in near if s not in shown] if shown else near
@@ -123,16 +132,30 @@ def select(q: Question, ranked: list[ScoredFact], words: list[tuple[str, ...]] |
             s for s in candidates if s.score >= picked[0].score - SWITCH_MARGIN]
         if candidates:
             picked.append(candidates[0])
+    if q.asks_for("when") and _BY_WHEN.search(q.text) and not any(_DEADLINE.search(p.fact.text) for p in picked):
+        # 「いつまでに移す？」: the block's sentence that sets the deadline (令和7年度末までに…) says it
+        # the most precise one the block states (令和7年度末 over 令和7年度)
+        stated = [s for s in near if s.group == picked[0].group and s not in picked and _DEADLINE.search(s.fact.text)]
+        stated.sort(key=lambda s: not re.search(r"末|\d+月", _DEADLINE.search(s.fact.text).group(0)))
+        deadline = stated[0] if stated else None
+        if deadline is not None:
+            picked.append(deadline)
     # Counters asked for (何人, 何%): a fact that shows one (for the asked year), else not stated.
     for unit in q.units:
         if any(_shows(p.fact, unit, now, q) for p in picked):
             continue
         # from the answer's own measure or section, or one that fits almost as well (「いくつの医療機関」
         # in a network is not another measure's 「全12医療機関」)
-        holder = next((s for s in near if _shows(s.fact, unit, now, q)
-                       and (s.group == first.group or s.score >= first.score - SWITCH_MARGIN)), None)
+        # a follow-up on the same milestone row (「次の年は何回？」) is answered by that row alone
+        same_row = q.same_topic and q.focus is not None and first.fact.id in q.focus.rows
+        holder = next((s for s in near if _shows(s.fact, unit, now, q) and (
+            s is first if same_row else (s.group == first.group or s.score >= first.score - SWITCH_MARGIN))), None)
         if holder is None:
-            return _refuse(q, pool, f"{UNIT_NAMES.get(unit, unit + 'の数')}で示した値は計画に書かれていません")
+            counted = f"{UNIT_NAMES.get(unit, unit + 'の数')}で示した値"
+            cells = _year_cells(first.fact, q.years) if same_row and q.years else ""
+            if cells:  # the row's cell for that year says something else (「実施」)
+                return _refuse(q, [first, *pool], f"その年度の工程表は「{cells}」で、{counted}は書かれていません")
+            return _refuse(q, pool, f"{counted}は計画に書かれていません")
         if picked[0].group == holder.group and _shows(picked[0].fact, unit, now):
             picked.insert(0, holder)  # the first pick counts in that unit but something else: the holder answers
         else:
@@ -146,6 +169,12 @@ def select(q: Question, ranked: list[ScoredFact], words: list[tuple[str, ...]] |
                 if more is not None:
                     picked.append(more)
     picked = list(dict.fromkeys(picked))
+    if q.years and (q.units or _FIGURE_ASKED.search(q.text)) and not any(_FIGURE_DIGIT.search(p.fact.text) for p in picked):
+        # 「令和7年度のアクセス数の目標は？」 where that year's target is an action (サイト改修を実施):
+        # no figure is set for the year asked
+        years = "・".join(f"{y}年度" for y in q.years)
+        said = "、".join(f"「{p.fact.text}」" for p in picked[:2])
+        return _refuse(q, list(dict.fromkeys([*picked, *pool])), f"{years}の目標は数値では示されておらず、{said}です")
     if q.follow_up and q.focus is not None and q.units and _SUBSET.search(q.text):
         # 「そのうち…は何橋？」: part of the figure just given; the same figure does not answer it
         def new_figures(s: ScoredFact) -> set[str]:
@@ -195,7 +224,7 @@ def _shows(fact, unit: str, now: bool, q: Question | None = None) -> bool:
     one: a KPI's baseline, never its target, a milestone or a goal. With the question, the
     number must also fit it (:func:`_figure_fits`)."""
     if not now:
-        said = fact.text
+        said = _year_cells(fact, q.years) if q is not None and q.years and fact.field == "milestone" else fact.text
     elif fact.field == "kpi":  # its baseline, given apart or in the line (「有収率（現状88.4%）の向上」)
         said = " ".join([fact.baseline, *re.findall(r"現状(?:値)?[^）)】]*", fact.text)])
     elif fact.field in ("milestone", "final_goal", "kgi"):
@@ -205,6 +234,15 @@ def _shows(fact, unit: str, now: bool, q: Question | None = None) -> bool:
     if q is None:
         return bool(unit_pattern(unit).search(said))
     return any(_figure_fits(said, m, unit, q) for m in unit_pattern(unit).finditer(said))
+
+
+def _year_cells(fact, years: list[int]) -> str:
+    """A milestone row's cells for the asked years (R9 of 「R8: 2回 / R9: 実施」 is 「実施」)."""
+    cells = getattr(fact, "cells", None) or ()
+    if not cells:
+        return fact.text
+    said = [value for label, value in cells if (m := re.fullmatch(r"R(\d+)", label.strip())) and 2018 + int(m.group(1)) in years]
+    return " / ".join(said)
 
 
 _TOTAL = re.compile(r"全部で|合計|全体で|総数|総計|トータル|あわせて|合わせて")
@@ -245,7 +283,24 @@ def _unreported_breakdown(q: Question, picked: list[ScoredFact]) -> str:
     for group in GROUP.findall(q.text):
         if not any(group in p.fact.text for p in picked):
             return f"{group}についての内訳は計画に書かれていません"
+        if q.units and not any(_group_figure(p.fact.text, group, q.units) for p in picked):
+            # 「年代別に何人ずつ」: a figure in the asked unit beside the group, not a caption (年代ごとの回答数(人))
+            return f"{group}ごとの{UNIT_NAMES.get(q.units[0], q.units[0] + 'の数')}は計画に書かれていません"
     return ""
+
+
+# A dimension asked for (年代別) is reported by its groups (70代, 女性)
+_GROUP_MEMBERS = {"年代": r"\d+代", "年齢": r"\d+(?:代|歳)", "性別": "男性|女性", "男女": "男性|女性"}
+
+
+def _group_figure(text: str, group: str, units: list[str]) -> bool:
+    """The text gives a number counted in one of ``units`` within a few letters of the group."""
+    member = _GROUP_MEMBERS.get(group, re.escape(group))
+    for m in re.finditer(member, text):
+        near = text[max(0, m.start() - 12):m.end() + 16]
+        if any(u.search(near) for u in (unit_pattern(x) for x in units)):
+            return True
+    return False
 
 
 def _other_years(first: ScoredFact, pool: list[ScoredFact]) -> list[ScoredFact]:
@@ -267,7 +322,7 @@ UNIT_NAMES = {"人": "人数", "名": "人数", "件": "件数", "%": "割合（
 
 
 def asks_quantity(q: Question) -> bool:
-    return bool(q.units) or (q.asks_for("target", "baseline") and bool(QUANTITY.search(q.text)))
+    return bool(q.units) or (q.asks_for("target", "baseline") and asks_number(q.text))
 
 
 def _blank_date(q: Question, first: ScoredFact, near: list[ScoredFact]) -> str:

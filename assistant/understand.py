@@ -54,6 +54,15 @@ ASKS: dict[str, re.Pattern[str]] = {
 # A question asking for a quantity (its answer must hold a number about the thing asked).
 QUANTITY = re.compile(r"(何[件人名回％%割校点倍万億箇ヶ手業橋施団社台店パ]|何か所|何カ所|いくつ|どれ(くらい|ぐらい|だけ)|どの(くらい|ぐらい|程度|水準)"
                       r"|数は|数を|数って|数の目標|数値|数字|率|割合|%|％|どこまで)")
+# 「何回も」「何度も」「何人も」: "many times / many people", said in passing, never a number asked.
+_EMPHATIC = re.compile(r"何(?:[一-龥]{1,2}|か所|カ所)も(?![らりるれろ])")  # not 「何回もらえる」
+
+
+def asks_number(text: str) -> bool:
+    """The text asks a quantity (何人, どのくらい, 率…), not counting 「何回も」-style emphasis."""
+    return bool(QUANTITY.search(_EMPHATIC.sub("", text)))
+
+
 # Counters asked for (「何人」「何件」「何店舗」…) and how the plans write a number counted that way.
 _COUNTER_FORMS: dict[str, tuple[str, ...]] = {
     "人": ("人", "名"), "名": ("人", "名"), "件": ("件",), "回": ("回",), "点": ("点",), "校": ("校",),
@@ -116,6 +125,7 @@ _IMPERATIVE = re.compile(
     r"|(答え|回答)(は|を)[^。？?]{0,20}(に|と)(して|すること|しろ|せよ)|と(回答|答え|返答|返事|言い?|書き?)(すること|しなさい|せよ|しろ|なさい)"
     r"|と(仮定|想定)し(て|[、,]|$)|と見なして|とみなして|ことにして|(データ|数値|計画)(が|は)[^。？?]{0,20}(更新|変更)された"
     r"|出典(なし|を付けず|は不要)|根拠(なし|は不要)|拒否(しない|せず|ルール)|ロールプレイ|役になりきって|ふりをして"
+    r"|(設定|指示|会話|履歴|ルール)[^。？?、]{0,8}(リセット|初期化)|(ここから|今から|これから|以降)は?[^。？?]{0,12}(と|に)は?関係な[くし]|(詩|歌詞|俳句|短歌|川柳|物語|小説|ジョーク|冗談|ポエム)を(書い|作っ|詠ん|考え|つく)"
     r"|###\s*SYSTEM|\[SYSTEM\]|<\|)",
     re.IGNORECASE,
 )
@@ -144,6 +154,7 @@ class Question:
     injection: bool = False
     follow_up: bool = False
     focus: Focus | None = None  # the previous turn's, when this is a follow-up
+    same_topic: bool = False  # a follow-up about the very thing the last answer was about (「次の年は？」)
     leaning: list[str] = field(default_factory=list)  # the conversation's plan, preferred when none is named
     previous: list[tuple[str, str]] = field(default_factory=list)  # the last answer's blocks (fact groups)
 
@@ -181,7 +192,7 @@ def asking_sentences(text: str) -> str:
     """The sentences that ask (「…は何回？」), without the ones that only frame the question
     (「小学生の親です。」「記事で使いたいので正確に。」); the whole text when none asks."""
     parts = [p for p in _SENTENCE.split(text) if p.strip()]
-    asking = [p for p in parts if _ASKING.search(p)]
+    asking = [p for p in parts if _ASKING.search(_EMPHATIC.sub("", p))]  # 「何度も…大変です。」 only frames
     return "".join(asking) if asking and len(asking) < len(parts) else text
 
 
@@ -192,6 +203,7 @@ def asks_in(text: str) -> list[str]:
 
 def units_in(text: str) -> list[str]:
     """The counters a question asks a number in (「何人」→ 人, 「何％」「割合」→ %)."""
+    text = _EMPHATIC.sub("", text)
     units = [m.group(1) for m in _ASKED_COUNTER.finditer(text)]
     units += [m.group(1) for m in _OTHER_COUNTER.finditer(text)
               if m.group(1)[0] not in _NOT_COUNTERS and not _ASKED_COUNTER.match(m.group(0))]
@@ -269,7 +281,7 @@ def understand(raw: str, plans: dict[str, PlanInfo], known: dict[str, set[int]],
 
 
 ASKS_WORD = re.compile("|".join(p.pattern for p in [*ASKS.values(), _ASKED_COUNTER, _ASKED_RATE, _ASKED_PEOPLE])
-                       + r"|年度|市$|^(予定|計画|最終|年間|数|人数|件数|回数|割合|数字|数値|人|件|話|こと|もの|ほう|方|姿|達成|実現"
+                       + r"|年度|市$|^(予定|計画|最終|年間|年次|年次目標|数|人数|件数|回数|割合|数字|数値|人|件|話|こと|もの|ほう|方|姿|達成|実現"
                          r"|見込み|程度|具体|詳細|内容)$")
 
 
@@ -288,7 +300,8 @@ def inherit(q: Question, focus: Focus, keep_topic: bool) -> None:
     if not switched:
         q.measures = list(focus.measures)
         q.sections = list(focus.sections)
-    if not q.units and QUANTITY.search(q.text):  # 「全部でどれだけ？」 after 「何橋？」: the same counter
+        q.same_topic = True
+    if not q.units and asks_number(q.text):  # 「全部でどれだけ？」 after 「何橋？」: the same counter
         q.units = list(focus.units)
     if not q.asks:  # 「2026年度は？」「じゃあ延岡市は？」: the same question about something else
         q.asks = [a for a in focus.asks if a != "compare"]

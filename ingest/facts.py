@@ -352,13 +352,30 @@ def _summary_rows(b: _Builder, s: Section, measures: dict[int, Measure]) -> Sect
     return Section(s.plan, s.key, s.title, "\n".join(rest), kind=s.kind)
 
 
+# The plan's own sentence about its period: 「本計画の期間は、令和8年度から令和12年度までの5年間とします。」
+_OWN_PERIOD = re.compile(r"(?:本|この)計画の(?:計画)?期間は[、，,\s]*(?P<span>[^。]{4,40}?)(?:とします|とする|です|となります)")
+_PARENS = re.compile(r"（([^（）]*)）")
+
+
+def _own_period(sections) -> str:
+    """How the plan itself words its period (「令和8年度から令和12年度までの5年間」), when it does."""
+    for s in sections:
+        m = _OWN_PERIOD.search(re.sub(r"\s+", "", s.text))
+        if m and re.search(r"\d", m.group("span")):
+            return m.group("span")
+    return ""
+
+
 def extract_facts(parsed: ParsedPlan) -> list[Fact]:
     """Every fact of one parsed plan, in document order."""
     info = parsed.info
     b = _Builder(info)
     if info.period:
         period = Section(info.id, "plan", "計画期間", "", kind="intro")
-        b.add(measure=None, section=period, field="plan", text=f"{info.title}の計画期間は{info.period}です。",
+        own = _own_period(parsed.sections)
+        written = _PARENS.sub(r"、\1", info.period)  # 令和8年度～令和12年度、2026年度～2030年度
+        said = f"{own}です（{written}）" if own else f"{info.period}です"
+        b.add(measure=None, section=period, field="plan", text=f"{info.title}の計画期間は{said}。",
               context=f"{info.city} {info.title}｜計画期間", order=0, block="plan")
     visions = list(dict.fromkeys(name for m in parsed.measures for name in (m.visions or {})))
     if visions:

@@ -92,6 +92,28 @@ def test_plan_period_is_a_fact(facts):
     assert period and "令和8年度～令和12年度" in period[0].text
 
 
+def test_plan_period_keeps_the_plans_own_wording(facts):
+    """A plan that words its period (本計画の期間は、…までの5年間とします) is quoted in its words,
+    the manifest's span after it; a plan that does not keeps the manifest's span alone."""
+    (nobeoka,) = _find(facts["nobeoka"], field="plan")
+    assert "計画期間は令和8年度から令和12年度までの5年間です（令和8年度～令和12年度、2026年度～2030年度）" in nobeoka.text
+    (oita,) = _find(facts["oita"], field="plan")
+    assert oita.text.endswith("計画期間は2025年度～2026年度（令和7年度～令和8年度）です。")
+
+
+@pytest.mark.parametrize("body, expected", [
+    ("はじめに\n本計画の期間は、2024年度から2027年度までの4年間とします。", "2024年度から2027年度までの4年間"),
+    ("この計画の計画期間は\n令和6年度～令和9年度です。見直しは随時行います。", "令和6年度～令和9年度"),
+    ("本計画の期間は、社会情勢に応じて定めます。", ""),  # no year: not a period
+    ("計画の期間については別に定めます。", ""),
+])
+def test_own_period_sentence(body, expected):
+    from ingest.facts import _own_period
+    from ingest.records import Section
+
+    assert _own_period([Section("x", "intro", "はじめに", body, kind="chapter")]) == expected
+
+
 def test_ids_are_stable_and_unique(facts):
     again = {p.info.id: extract_facts(p) for p in parse_plans(load_settings())}
     for plan in facts:
