@@ -123,14 +123,15 @@ def cmd_models(args, settings: Settings) -> int:
     if args.action == "install":
         path = install_model(settings.model_dir, force=args.force)
         print(f"埋め込みモデルを用意しました: {path}")
-        onnx = ensure_onnx(settings.model_dir, force=args.force, log=lambda m: print(m, file=sys.stderr))
+        onnx = ensure_onnx(settings.model_dir, force=args.force, log=lambda m: print(m, file=sys.stderr),
+                           precision=settings.embedding_precision)
         print(f"ONNX 版（質問の埋め込み用）を用意しました: {onnx}")
         return 0
     status = check_model(settings.model_dir, full=True, progress=True)
     print(status.message if not status.ok else f"OK: {status.path}（SHA-256 一致）")
     if not status.ok:
         return EXIT_ENV
-    onnx = check_onnx(settings.model_dir, full=True, progress=True)
+    onnx = check_onnx(settings.model_dir, full=True, progress=True, precision=settings.embedding_precision)
     print(onnx.message if not onnx.ok else f"OK: {onnx.path}（ONNX 版、SHA-256 一致）")
     return 0 if onnx.ok else EXIT_ENV
 

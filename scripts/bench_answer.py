@@ -77,12 +77,13 @@ def compare_routes(settings, sets: dict[str, list[dict]]) -> None:
             model_dir=settings.model_dir, cache_path=None, max_seq_length=max_len, batch_size=batch, dtype="float32"
         ),
         "onnx fp32": OnnxEmbeddings(settings.model_dir, None, max_len, batch),
+        "onnx int8": OnnxEmbeddings(settings.model_dir, None, max_len, batch, precision="int8"),
     }
     rows = []
     for name, embeddings in routes.items():
         began = time.perf_counter()
         if isinstance(embeddings, OnnxEmbeddings):  # a fresh session: the process already shares one
-            OnnxSentenceEncoder(onnx_path(settings.model_dir), max_len).encode(["?"])
+            OnnxSentenceEncoder(onnx_path(settings.model_dir, embeddings.dtype), max_len).encode(["?"])
         else:
             embeddings.warm_up()
             embeddings._encode(["?"], query=True)

@@ -123,3 +123,17 @@ def test_split_text_limits_and_keeps_content():
     parts = split_text(text, 400)
     assert all(len(p) <= 400 for p in parts)
     assert "".join(parts).replace("\n", "") == text
+
+
+def test_an_index_embedded_otherwise_is_not_read_with_other_vectors(fake_index):
+    """Questions embedded with another model or precision than the documents would be compared
+    in another space: the snapshot refuses, and says how to rebuild."""
+    from tests.conftest import FakeEmbeddings
+    from vectorstore.snapshot import load_snapshot
+    from vectorstore.store import OtherEmbedding
+
+    settings, embeddings = fake_index
+    assert load_snapshot(settings.index_dir, embeddings).facts  # the same signature reads
+    with pytest.raises(OtherEmbedding, match="planqa ingest") as err:
+        load_snapshot(settings.index_dir, FakeEmbeddings(size=64))
+    assert "fake-64" in str(err.value) and "bigram-256" in str(err.value)

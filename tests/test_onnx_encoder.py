@@ -104,3 +104,35 @@ def test_query_lru_returns_the_same_vector_without_the_model(routes, monkeypatch
     first = onnx.embed_query("公式アプリの登録者数は？")
     monkeypatch.setattr(onnx, "_encode", lambda *a, **k: pytest.fail("encoded again"))
     assert onnx.embed_query("公式アプリの登録者数は？") == first
+
+
+@pytest.fixture(scope="module")
+def int8(settings):
+    if not check_onnx(settings.model_dir, precision="int8").ok:
+        pytest.skip("int8 版がありません（planqa models install）")
+    return OnnxEmbeddings(settings.model_dir, None, settings.embedding_max_seq_length, precision="int8")
+
+
+def test_int8_vectors_stay_close_to_float32(routes, int8, plan_sentences):
+    """The default int8 graph moves vectors a little (cos ≥ 0.9 each, ≥ 0.95 on average), never far."""
+    onnx, _ = routes
+    plain = [q for q in QUESTIONS if "<" not in q]
+    for texts, query in ((plain, True), (plan_sentences, False)):
+        cos = _cos(int8._encode(texts, query=query), onnx._encode(texts, query=query))
+        assert cos.min() >= 0.9 and cos.mean() >= 0.95, cos.round(4).tolist()
+
+
+def test_int8_ranks_plan_sentences_as_float32_does(routes, int8, plan_sentences):
+    """For each question the plan sentence float32 puts first is among int8's first three."""
+    onnx, _ = routes
+    plain = [q for q in QUESTIONS if "<" not in q]
+    docs32, docs8 = onnx._encode(plan_sentences, query=False), int8._encode(plan_sentences, query=False)
+    q32, q8 = onnx._encode(plain, query=True), int8._encode(plain, query=True)
+    for i, question in enumerate(plain):
+        best = int(np.argmax(docs32 @ q32[i]))
+        assert best in np.argsort(-(docs8 @ q8[i]))[:3], question
+
+
+def test_int8_signature_differs(int8, routes):
+    onnx, _ = routes
+    assert int8.signature != onnx.signature and "int8" in int8.signature

@@ -105,3 +105,33 @@ def test_ensure_onnx_verifies_without_exporting(tmp_path, monkeypatch):
 def test_ensure_onnx_needs_the_source_model(tmp_path):
     with pytest.raises(model_files.ModelError, match=HINT):
         onnx_export.ensure_onnx(tmp_path / "models", log=lambda m: None)
+
+
+def test_int8_lives_beside_the_float32_export(tmp_path):
+    models = tmp_path / "models"
+    assert onnx_path(models, "int8") != onnx_path(models) and onnx_path(models, "int8").parent == models
+    with pytest.raises(model_files.ModelError, match="精度"):
+        onnx_path(models, "int4")
+    _fake_export(models)
+    status = check_onnx(models, precision="int8")  # the float32 export alone is no int8 one
+    assert not status.ok and HINT in status.message
+
+
+def test_ensure_int8_quantizes_a_verified_export_once(tmp_path, monkeypatch):
+    models = tmp_path / "models"
+    exact = _fake_export(models)
+    monkeypatch.setattr(onnx_export, "export_onnx", lambda *a: pytest.fail("exported again"))
+    made = []
+
+    def fake_quantize(source, dest):
+        made.append(source)
+        dest.mkdir(parents=True)
+        for name in (ONNX_FILE, ONNX_DATA, TOKENIZER_FILE):
+            (dest / name).write_bytes((source / name).read_bytes()[:7])
+        record_manifest(dest, quantized="test")
+        return dest
+
+    monkeypatch.setattr(onnx_export, "quantize_onnx", fake_quantize)
+    root = onnx_export.ensure_onnx(models, log=lambda m: None, precision="int8")
+    assert root == onnx_path(models, "int8") and made == [exact]
+    assert onnx_export.ensure_onnx(models, log=lambda m: None, precision="int8") == root and len(made) == 1

@@ -158,29 +158,30 @@ class OnnxEmbeddings(CachedEmbeddings):
         batch_size: int = 16,
         progress: bool = False,
         threads: int = 0,
+        precision: str = "float32",
     ):
         super().__init__(cache_path, batch_size, progress)
         self.model_name = DEFAULT_MODEL
         self.model_dir = model_dir or Path.home() / ".cache" / "planqa" / "models"
         self.max_seq_length = max_seq_length
         self.threads = threads
-        self.dtype = "float32"
+        self.dtype = precision
         self._encoder = None
 
     @property
     def signature(self) -> str:
-        return f"{self.model_name}|onnx-float32|{self.max_seq_length}"
+        return f"{self.model_name}|onnx-{self.dtype}|{self.max_seq_length}"
 
     def _load(self):
         """The process's shared session (verified by hash when first opened)."""
         if self._encoder is None:
-            self._encoder = open_onnx(self.model_dir, self.max_seq_length, self.threads)
+            self._encoder = open_onnx(self.model_dir, self.max_seq_length, self.threads, precision=self.dtype)
         return self._encoder
 
     def prefetch(self) -> None:
         """Start opening the session in the background; errors surface at the first use."""
         if self._encoder is None:
-            open_onnx(self.model_dir, self.max_seq_length, self.threads, background=True)
+            open_onnx(self.model_dir, self.max_seq_length, self.threads, background=True, precision=self.dtype)
 
     def _encode(self, texts: list[str], query: bool) -> np.ndarray:
         prompt = QUERY_PROMPT if query else DOCUMENT_PROMPT
@@ -263,6 +264,7 @@ def build_embeddings(settings: Settings, progress: bool = False) -> CachedEmbedd
             max_seq_length=settings.embedding_max_seq_length,
             batch_size=settings.embedding_batch_size,
             progress=progress,
+            precision=settings.embedding_precision,
         )
     return SentenceTransformerEmbeddings(
         model_name=settings.embedding_model,

@@ -10,11 +10,18 @@ A manifest next to the exported files records their SHA-256 together with the
 source weights' hash; like the weights' marker, it also records each file's
 size and mtime so later loads re-hash only files that changed. ``planqa models
 verify`` re-hashes everything.
+
+By default queries and documents are embedded by an int8 copy of that graph
+(the matrix multiplications' weights quantized per output channel, written once
+from the float32 export): about half the time per text, and vectors within
+cos 0.95 of the float32 ones; ``PLANQA_EMBEDDING_PRECISION=float32`` keeps the
+exact export. An index is embedded with one of them and answered with the same.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 import tempfile
 import time
@@ -32,8 +39,15 @@ OPSET = 18
 EXPORT_HINT = "`planqa models install` で書き出してください。"
 
 
-def onnx_path(model_dir: Path) -> Path:
-    return model_dir / ONNX_DIRNAME
+PRECISIONS = ("int8", "float32")
+DEFAULT_PRECISION = "int8"
+INT8_MIN_COS = 0.95  # the quantized graph's vectors against the float32 export's
+
+
+def onnx_path(model_dir: Path, precision: str = "float32") -> Path:
+    if precision not in PRECISIONS:
+        raise ModelError(f"不明な埋め込みの精度です: {precision}（使えるもの: {', '.join(PRECISIONS)}）")
+    return model_dir / (ONNX_DIRNAME if precision == "float32" else f"{ONNX_DIRNAME}-{precision}")
 
 
 def _read_manifest(root: Path) -> dict:
@@ -44,12 +58,12 @@ def _read_manifest(root: Path) -> dict:
     return data if isinstance(data, dict) else {}
 
 
-def check_onnx(model_dir: Path, full: bool = False, progress: bool = False) -> ModelStatus:
+def check_onnx(model_dir: Path, full: bool = False, progress: bool = False, precision: str = "float32") -> ModelStatus:
     """Check the exported files against the manifest; ``full`` re-hashes every file.
 
     Without ``full`` a file is re-hashed only when its size or mtime differs from
     the one recorded when it was last hashed, so a query process starts fast."""
-    root = onnx_path(model_dir)
+    root = onnx_path(model_dir, precision)
     manifest = _read_manifest(root)
     files = manifest.get("files")
     if not isinstance(files, dict) or not all(name in files for name in (ONNX_FILE, ONNX_DATA, TOKENIZER_FILE)):
@@ -95,20 +109,74 @@ def _write_manifest(root: Path, manifest: dict) -> None:
     tmp.replace(root / MANIFEST)
 
 
-def ensure_onnx(model_dir: Path, force: bool = False, log=print) -> Path:
-    """Export once; later calls only verify (by hash). Returns the export folder."""
+def ensure_onnx(model_dir: Path, force: bool = False, log=print, precision: str = "float32") -> Path:
+    """Export once (and for int8, quantize the export once); later calls only verify
+    (by hash). Returns the folder of the asked precision."""
+    root = onnx_path(model_dir, precision)
     if not force:
-        status = check_onnx(model_dir)
+        status = check_onnx(model_dir, precision=precision)
         if status.ok:
             return status.path
-    source = check_model(model_dir)
-    if not source.ok:
-        raise ModelError(source.message)
+    exact = onnx_path(model_dir)
+    if force or not check_onnx(model_dir).ok:
+        source = check_model(model_dir)
+        if not source.ok:
+            raise ModelError(source.message)
+        started = time.perf_counter()
+        log("埋め込みモデルを ONNX に書き出しています（初回のみ、数分かかります）…")
+        export_onnx(source.path, exact)
+        log(f"ONNX 版を書き出しました（{time.perf_counter() - started:.0f} 秒）: {exact}")
+    if precision == "float32":
+        return exact
     started = time.perf_counter()
-    log("埋め込みモデルを ONNX に書き出しています（初回のみ、数分かかります）…")
-    root = export_onnx(source.path, onnx_path(model_dir))
-    log(f"ONNX 版を書き出しました（{time.perf_counter() - started:.0f} 秒）: {root}")
+    log("ONNX 版を int8 に量子化しています（初回のみ、1 分ほど）…")
+    quantize_onnx(exact, root)
+    log(f"int8 版を書き出しました（{time.perf_counter() - started:.0f} 秒）: {root}")
     return root
+
+
+def quantize_onnx(source: Path, dest: Path) -> Path:
+    """The float32 export with its MatMul weights quantized to int8 per output channel
+    (activations quantized on the fly), checked against the float32 vectors."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=dest.parent, prefix=".onnx-int8-") as tmp:
+        work = Path(tmp)
+        root_log = logging.getLogger()
+        level = root_log.level
+        root_log.setLevel(logging.ERROR)  # the quantizer's advice on pre-processing is for image models
+        try:
+            quantize_dynamic(str(source / ONNX_FILE), str(work / ONNX_FILE), weight_type=QuantType.QInt8,
+                             per_channel=True, op_types_to_quantize=["MatMul"], use_external_data_format=True)
+        finally:
+            root_log.setLevel(level)
+        if not (work / ONNX_DATA).is_file():
+            raise ModelError(f"int8 版の書き出しで重みファイル {ONNX_DATA} ができませんでした。")
+        shutil.copyfile(source / TOKENIZER_FILE, work / TOKENIZER_FILE)
+        _check_against_exact(source, work)
+        record_manifest(work, opset=OPSET, quantized="int8 per-channel (MatMul)",
+                        from_sha256=sha256_file(source / ONNX_DATA))
+        if dest.exists():
+            shutil.rmtree(dest)
+        work.rename(dest)
+        work.mkdir()  # let TemporaryDirectory clean up an empty folder
+    return dest
+
+
+def _check_against_exact(exact: Path, work: Path) -> None:
+    """The quantized graph must point where the float32 one does (cos ≥ INT8_MIN_COS)."""
+    import numpy as np
+
+    from vectorstore.onnx_encoder import OnnxSentenceEncoder
+
+    texts = ["title: none | text: 行政手続のオンライン化を進め、窓口の待ち時間を短くします。",
+             "title: none | text: 市民アンケートの回収率は36.3%でした。", "task: search result | query: 橋の点検は？"]
+    want = OnnxSentenceEncoder(exact, max_length=128).encode(texts)
+    got = OnnxSentenceEncoder(work, max_length=128).encode(texts)
+    cos = (got * want).sum(axis=1)
+    if not np.all(cos >= INT8_MIN_COS):
+        raise ModelError(f"int8 版の出力が float32 版と離れすぎています（cos {cos.round(4).tolist()}）。")
 
 
 def export_onnx(source: Path, dest: Path) -> Path:

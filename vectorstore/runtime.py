@@ -23,6 +23,10 @@ def runtime_for(settings: Settings) -> str:
         raise ModelError(f"不明な埋め込みランタイムです: {settings.embedding_runtime}（使えるもの: {', '.join(RUNTIMES)}）")
     if settings.embedding_model != DEFAULT_MODEL:
         return "torch"
+    from vectorstore.onnx_export import PRECISIONS
+
+    if settings.embedding_precision not in PRECISIONS:
+        raise ModelError(f"不明な埋め込みの精度です: {settings.embedding_precision}（使えるもの: {', '.join(PRECISIONS)}）")
     return "torch" if settings.embedding_runtime == "torch" else "onnx"
 
 
@@ -33,7 +37,8 @@ def runtime_note(settings: Settings) -> str:
     except ModelError as exc:
         return str(exc)
     if runtime == "onnx":
-        return "埋め込みは ONNX Runtime で計算します（既定モデルの ONNX 版。PyTorch を読み込まないので起動が速い）。"
+        return (f"埋め込みは ONNX Runtime で計算します（既定モデルの ONNX 版、{settings.embedding_precision}。"
+                "PyTorch を読み込まないので起動が速い）。")
     if settings.embedding_model != DEFAULT_MODEL:
         return (
             f"埋め込みモデル {settings.embedding_model} は PyTorch（sentence-transformers）で動きます。"
@@ -42,27 +47,28 @@ def runtime_note(settings: Settings) -> str:
     return "埋め込みは PyTorch で計算します（PLANQA_EMBEDDING_RUNTIME=torch）。起動に 10 秒前後かかります。"
 
 
-def open_onnx(model_dir, max_length: int, threads: int = 0, background: bool = False):
+def open_onnx(model_dir, max_length: int, threads: int = 0, background: bool = False, precision: str = "float32"):
     """The ONNX encoder of the default model (verified by hash first); with
     ``background`` only start opening it and return None."""
     from vectorstore.onnx_encoder import open_encoder, open_in_background
     from vectorstore.onnx_export import check_onnx, onnx_path
 
     def check() -> None:
-        status = check_onnx(model_dir)
+        status = check_onnx(model_dir, precision=precision)
         if not status.ok:
             raise ModelError(status.message)
 
     if background:
-        open_in_background(onnx_path(model_dir), max_length, threads, check)
+        open_in_background(onnx_path(model_dir, precision), max_length, threads, check)
         return None
-    return open_encoder(onnx_path(model_dir), max_length, threads, check)
+    return open_encoder(onnx_path(model_dir, precision), max_length, threads, check)
 
 
 def prefetch(settings: Settings) -> None:
     """Start opening the query encoder when the configured runtime is ONNX."""
     try:
         if runtime_for(settings) == "onnx":
-            open_onnx(settings.model_dir, settings.embedding_max_seq_length, background=True)
+            open_onnx(settings.model_dir, settings.embedding_max_seq_length, background=True,
+                      precision=settings.embedding_precision)
     except ModelError:
         pass  # reported with its message at the first use

@@ -28,6 +28,7 @@ from vectorstore.store import (
     ChromaUnavailable,
     CorruptIndex,
     Generation,
+    OtherEmbedding,
     chroma_client,
     current_generation,
     vector_store,
@@ -63,6 +64,10 @@ class Snapshot:
 
 def load_snapshot(index_dir: Path, embeddings: Embeddings, chroma_url: str | None = None) -> Snapshot:
     gen = current_generation(index_dir)
+    built, now = gen.meta.get("embedding"), getattr(embeddings, "signature", None)
+    if isinstance(built, str) and isinstance(now, str) and built != now:
+        # questions embedded differently from the documents would be compared in different spaces
+        raise OtherEmbedding(f"索引は別の埋め込み（{built}）で作られています。今の設定（{now}）で使うには{REBUILD_HINT}")
     try:
         chunks = gen.chunks()
         facts = gen.facts()

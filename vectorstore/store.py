@@ -54,6 +54,10 @@ class CorruptIndex(IndexError_):
     pass
 
 
+class OtherEmbedding(IndexError_):
+    """The index was embedded with another model or precision than the one configured now."""
+
+
 class ChromaUnavailable(IndexError_):
     """The Chroma server at ``chroma_url`` does not answer (rebuilding would not help)."""
 
