@@ -22,7 +22,7 @@ from assistant.fact_search import (
     satisfies_year,
     shows_unit,
 )
-from assistant.understand import Question, asks_number, unit_pattern
+from assistant.understand import Question, asks_number, unit_pattern, units_in
 
 # Evidence floors (calibrated on the golden and held-out sets; see README 評価).
 MIN_DENSE = 0.42  # below this and without keyword support, nothing in the plans is close
@@ -101,7 +101,8 @@ def select(q: Question, ranked: list[ScoredFact], words: list[tuple[str, ...]] |
             best = rows[0]
         shown = [s for s in (rows or near) if any(_shows(s.fact, u, now, q) for u in q.units)]
         groups = GROUP.findall(q.text)  # 「70代以上の…」: a figure for that group first
-        shown.sort(key=lambda s: not all(g in s.fact.text for g in groups))
+        shown.sort(key=lambda s: (not all(g in s.fact.text for g in groups),
+                                  "%" in q.units and not _names_the_rate(s.fact.text, q)))
         near = shown + [s for s in near if s not in shown] if shown else near
         best = near[0] if shown and shown[0].score >= best.score - PART_MARGIN else best
     first = _prefer(near, hard, best, q.text)
@@ -270,6 +271,18 @@ def _figure_fits(text: str, m: re.Match, unit: str, q: Question) -> bool:
     return True
 
 
+def _names_the_rate(text: str, q: Question) -> bool:
+    """The text labels a percentage with the rate the question names (回収率 → 「回答率:41%」)."""
+    asked = {c for m in re.finditer(r"([一-龥]{1,4}?)(?:率|割合)", q.text) for c in m.group(1)}
+    if not asked:
+        return False
+    for m in re.finditer(r"\d+(?:\.\d+)?\s*[%％]", text):
+        label = _RATE_LABEL.search(text[max(0, m.start() - 30):m.start()])
+        if label and asked & set(re.findall(r"[一-龥]", label.group(1))):
+            return True
+    return False
+
+
 FIGURE = re.compile(r"\d[\d,.]*")  # a number as written (967, 52,187, 88.4)
 _YEARLY = re.compile(r"年間|毎年|年に|1年|一年|/年|／年")
 _SUBSET = re.compile(r"(その|この|それの)うち|うち[、,]|内訳")
@@ -377,23 +390,48 @@ def _compare(q: Question, pool: list[ScoredFact]) -> Selection:
         return _two_of_one_plan(q, pool, hard)
     picked: list[ScoredFact] = []
     more: list[ScoredFact] = []
+    units = _units_per_city(q, {plan: next((s.fact.context.split(" ")[0] for s in pool if s.fact.plan == plan), "")
+                                for plan in plans})
     for plan in plans:
         mine = [s for s in pool if s.fact.plan == plan]
         if not mine:
             continue
         best = mine[0]
         near = [s for s in mine if s.group == best.group or s.score >= best.score - PART_MARGIN]
-        if q.units:
-            near = [s for s in near if any(shows_unit(s.fact, u) for u in q.units)] or near
-            best = near[0]  # the best that shows the asked counter (the filter may have left the first out)
+        if units[plan]:  # the best that shows the asked counter, of the asked kind (回収率 ~ 回答率, not any %)
+            near = ([s for s in near if any(_shows(s.fact, u, False, q) for u in units[plan])]
+                    or [s for s in near if any(shows_unit(s.fact, u) for u in units[plan])] or near)
+            if "%" in units[plan]:  # a rate labelled as asked (回答率:41%) before other percentages
+                near.sort(key=lambda s: not _names_the_rate(s.fact.text, q))
+            best = near[0]
         choice = _prefer(near, hard, best)
         picked.append(choice)
+        if "target" in hard and not q.years:  # the same KPI line's other years, as for one plan
+            more += _other_years(choice, mine)[:1]
         if choice.fact.field == "kpi" and choice.fact.year and "target" in hard:  # the measure's other indicator for that year, after
             other = next((s for s in mine if s.group == choice.group and s.fact.field == "kpi"  # every plan's first
                           and s.fact.year == choice.fact.year and _kpi_key(s.fact.text) != _kpi_key(choice.fact.text)), None)
             if other is not None:
                 more.append(other)
     return Selection(q, picked=picked + more, support=[], ranked=pool)
+
+
+def _units_per_city(q: Question, cities: dict[str, str]) -> dict[str, list[str]]:
+    """「大分市は何人以上…、延岡市はどういうKPI？」: each city's part of the question says what it
+    asks of that city: its own counter, or an open 「どういう…」 without one; a part that asks
+    neither (「大分市と」「延岡市ではどちらが高い？」) shares the question's counters."""
+    starts = sorted((m.start(), plan) for plan, city in cities.items() if city
+                    for m in [re.search(re.escape(re.sub(r"[市町村]$", "", city)), q.text)] if m)
+    out = {plan: list(q.units) for plan in cities}
+    for i, (start, plan) in enumerate(starts):
+        part = q.text[start: starts[i + 1][0] if i + 1 < len(starts) else len(q.text)]
+        own = units_in(part)
+        if own or _OPEN_ASK.search(part):
+            out[plan] = own
+    return out
+
+
+_OPEN_ASK = re.compile(r"どういう|どんな|どのような|何を|なにを")
 
 
 def _two_of_one_plan(q: Question, pool: list[ScoredFact], hard: list[str]) -> Selection:

@@ -352,6 +352,24 @@ def _summary_rows(b: _Builder, s: Section, measures: dict[int, Measure]) -> Sect
     return Section(s.plan, s.key, s.title, "\n".join(rest), kind=s.kind)
 
 
+def _drop_restated_kpis(b: _Builder, s: Section, measures: dict[int, Measure]) -> Section:
+    """An overview line that restates a measure's KPI (「重点方針7 …: 研修後の確認テストの平均点
+    （現状値 — → 目標値 80点以上）」) is already that measure's KPI fact: the section keeps the rest,
+    so an answer cites the measure, and the overview's rows do not run together into one sentence."""
+    label = re.escape(b.info.measure_label)
+    if not label:
+        return s
+    kept = []
+    for line in s.text.split("\n"):
+        row = re.match(rf"^\s*{label}\s*(\d+)[^:：]*[:：]\s*(?P<kpi>[^（(]+)", line)
+        measure = measures.get(int(row.group(1))) if row else None
+        name = row.group("kpi").strip() if row else ""
+        if measure is not None and name and any(k.text.startswith(name) or name in k.text for k in measure.kpis):
+            continue
+        kept.append(line)
+    return s if len(kept) == len(s.text.split("\n")) else Section(s.plan, s.key, s.title, "\n".join(kept), kind=s.kind)
+
+
 # The plan's own sentence about its period: 「本計画の期間は、令和8年度から令和12年度までの5年間とします。」
 _OWN_PERIOD = re.compile(r"(?:本|この)計画の(?:計画)?期間は[、，,\s]*(?P<span>[^。]{4,40}?)(?:とします|とする|です|となります)")
 _PARENS = re.compile(r"（([^（）]*)）")
@@ -390,6 +408,7 @@ def extract_facts(parsed: ParsedPlan) -> list[Fact]:
             continue  # the glossary terms below are the facts
         if s.kind == "milestones":
             s = _summary_rows(b, s, {m.number: m for m in parsed.measures})
+        s = _drop_restated_kpis(b, s, {m.number: m for m in parsed.measures})
         _section_facts(b, s)
     for i, term in enumerate(parsed.glossary):
         section = Section(info.id, "glossary", "用語解説", "", kind="glossary")

@@ -320,7 +320,10 @@ def test_cli_models_verify_ok(tmp_path, monkeypatch, capsys, right_hash):
     monkeypatch.setenv("PLANQA_MODEL_DIR", str(tmp_path / "models"))
     assert cli.main(["models", "verify"]) == 1  # the ONNX export is missing
     assert "ONNX" in capsys.readouterr().out
-    onnx_root = _fake_export(tmp_path / "models")
+    _fake_export(tmp_path / "models")
+    assert cli.main(["models", "verify"]) == 1  # the default int8 graph is missing
+    assert "int8" in capsys.readouterr().out
+    onnx_root = _fake_export(tmp_path / "models", "int8")
     assert cli.main(["models", "verify"]) == 0
     out = capsys.readouterr().out
     assert str(root) in out and str(onnx_root) in out

@@ -178,3 +178,13 @@ def test_a_long_sentence_split_at_a_comma_keeps_the_clause_before_the_cut():
     parts = [text for _, text in pieces(sentence)]
     assert len(parts) >= 2 and all(len(p) <= 260 for p in parts)
     assert any(p.startswith(subject) and p.endswith("進捗管理を行います。") for p in parts)
+
+
+def test_an_overview_restating_kpis_leaves_them_to_the_measures(facts):
+    """「重点方針とKPI」 restates each measure's KPI rows: they stay the measures' facts (cited as
+    重点方針7), not one section sentence running several rows together."""
+    section = [f for f in facts["nobeoka"] if f.field == "section" and "（現状値" in f.text and "→ 目標値" in f.text]
+    assert not section, [f.text[:80] for f in section]
+    tests = _find(facts["nobeoka"], field="kpi", measure="7")
+    assert any("研修後の確認テストの平均点" in f.text for f in tests)
+    assert any("KGI" in f.text for f in facts["nobeoka"] if f.section == "ch4-5")  # the rest stays

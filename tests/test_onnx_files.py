@@ -20,8 +20,8 @@ from vectorstore.onnx_export import MANIFEST, ONNX_DATA, check_onnx, onnx_path, 
 HINT = "planqa models install"
 
 
-def _fake_export(model_dir: Path) -> Path:
-    root = onnx_path(model_dir)
+def _fake_export(model_dir: Path, precision: str = "float32") -> Path:
+    root = onnx_path(model_dir, precision)
     root.mkdir(parents=True)
     for name, body in ((ONNX_FILE, b"graph" * 10), (ONNX_DATA, b"weights" * 100), (TOKENIZER_FILE, b"pieces" * 20)):
         (root / name).write_bytes(body)

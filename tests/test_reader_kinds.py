@@ -378,3 +378,22 @@ def test_yearly_target_follow_up_keeps_the_measure(fake_assistant):
     fake_assistant.ask("大分市の先進技術の調査・研究はどこの課が担当？", conversation=conv)
     answer = fake_assistant.ask("令和7年度の年次目標は？", conversation=conv)
     assert not answer.refused and ("oita", "32") in _cited(answer)
+
+
+# 29. A comparison's parts: each city's part says what it asks of that city (「大分市は何人…、延岡市は
+#     どんな指標？」); a rate named once before both cities is asked of both, labelled as asked.
+def test_each_city_part_of_a_comparison_asks_its_own_thing(fake_assistant):
+    answer = fake_assistant.ask("情報セキュリティについて、大分市は研修に何人参加させる目標で、延岡市はどんな指標？")
+    assert {("oita", "30"), ("nobeoka", "7")} <= _cited(answer)
+    assert "500名以上" in answer.lead
+
+
+def test_a_rate_compared_between_cities_is_the_labelled_one(fake_assistant):
+    answer = fake_assistant.ask("大分市と延岡市の市民アンケート、回収率はどちらが上？")
+    assert "36.3%" in answer.lead and "41%" in answer.lead
+
+
+# 30. A compared target without a year: the KPI line's target for each year, as for one city.
+def test_a_compared_target_gives_each_year(fake_assistant):
+    answer = fake_assistant.ask("オンラインで申請できる手続の数、大分市と延岡市はそれぞれどこまで増やす目標？")
+    assert "36件" in answer.lead and "38件" in answer.lead
