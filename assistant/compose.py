@@ -133,10 +133,13 @@ class Writer:
                 when, goal = "", fact.text
             year = when.replace("達成見込み年度 ", "")
             if first and year and q.asks_for("when") and not q.asks_for("what"):
-                if not _names_more(q.text, goal, fact.title):
+                if not _names_more(q.text, goal, fact.title) and not (q.units and _counts_in(goal, q.units)):
                     return f"最終的な目標の達成見込み年度は{year}です（{where}）。"
+                # a count asked with the year (「全部で何橋を、何年度までに」) is in the goal: said too
                 # 「支所でもカードで払えるのはいつ？」: the goal names what was asked, so it is said too
-                said = re.sub(r"\s*\n\s*・?|^\s*・", " ", focus_clause(goal, q)).strip().rstrip("。")
+                counted = [x for x in re.split(r"(?<=。)", goal) if q.units and _counts_in(x, q.units)]
+                said = re.sub(r"\s*\n\s*・?|^\s*・", " ", "".join(counted) or focus_clause(goal, q)).strip().rstrip("。")
+                said = re.sub(r"^(また|なお|さらに)、", "", said)
                 return f"最終的な目標の達成見込み年度は{year}で、目標は「{said}」です（{where}）。"
             goal = focus_clause(goal, q) if first else goal
             head = f"達成見込み年度は{year}、" if year else ""
@@ -234,3 +237,9 @@ class Writer:
 
 
 __all__ = ["FACT_FIELDS", "REFUSAL_HEAD", "Writer", "kpi_name", "satisfies_year"]
+
+
+def _counts_in(text: str, units: list[str]) -> bool:
+    from assistant.understand import unit_pattern
+
+    return any(unit_pattern(u).search(text) for u in units)

@@ -204,7 +204,7 @@ def select(q: Question, ranked: list[ScoredFact], words: list[tuple[str, ...]] |
     return Selection(q, picked=picked, support=support, ranked=pool, unstated=unstated)
 
 
-_PERIOD_SAID = re.compile(r"期間[^。]{0,12}(令和|平成|\d{4}年)")
+_PERIOD_SAID = re.compile(r"(本|この)計画の(計画)?期間[^。]{0,12}(令和|平成|\d{4}年)")  # not another plan's period
 
 
 def _period_source(picked: list[ScoredFact], pool: list[ScoredFact]) -> list[ScoredFact]:

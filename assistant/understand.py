@@ -220,6 +220,8 @@ _ERA_SPAN = re.compile(r"(?:令和|R)\s*\d+\s*年?度?\s*(?:から|～|~|〜|-|�
 _RELATIVE_YEAR = re.compile(r"(?P<next>翌年|次の年|次年度|その次の年)|(?P<prev>前年度|前の年|昨年度|その前の年)")
 # 「この計画」「本計画」: the plan as a whole, not the measure or section of the last answer.
 _THE_PLAN = re.compile(r"(この|その|本|今回の|同)(計画|プラン)")
+# 「それより前にも…計画はあった？」: before the plan just talked about, about the plans' history, not its field
+_EARLIER = re.compile(r"(それより|それ以)前|以前にも|(?<![のそ])前にも")
 _POINTING = re.compile(r"(^残り|^続き|^次は|それ|その|そこ|この|あれ|同じ|似た|同様|そっち|こっち|そちら|さっき|先ほど|前の(?!計画|プラン|年)|同施策"
                        r"|そういう|こういう|ああいう|そうした|こうした|そんな|こんな)")
 
@@ -268,9 +270,11 @@ def understand(raw: str, plans: dict[str, PlanInfo], known: dict[str, set[int]],
         if step:
             q.years = [y + (1 if step.group("next") else -1) for y in focus.years]
     if focus is not None and not measures and (continues or is_follow_up(text, bool(own))):
-        about_plan = bool(_THE_PLAN.search(text)) and not continues
+        about_plan = bool(_THE_PLAN.search(text) or _EARLIER.search(text)) and not continues
         pointing = bool(_POINTING.search(_THE_PLAN.sub("", text)))
         inherit(q, focus, keep_topic=not about_plan and (continues or not own or pointing))
+        if about_plan and not named and len(q.plans) == 1 and q.plans[0] in plans:
+            q.search_text = f"{plans[q.plans[0]].city} {q.text}"  # 「この計画の…」: the conversation's city's plan
     if focus is not None and not q.plans and not named and len(focus.plans) == 1:
         q.leaning = list(focus.plans)  # a new topic in the same conversation stays with its city, softly
     if focus is not None and not q.follow_up and not measures and not named:

@@ -397,3 +397,21 @@ def test_a_rate_compared_between_cities_is_the_labelled_one(fake_assistant):
 def test_a_compared_target_gives_each_year(fake_assistant):
     answer = fake_assistant.ask("オンラインで申請できる手続の数、大分市と延岡市はそれぞれどこまで増やす目標？")
     assert "36件" in answer.lead and "38件" in answer.lead
+
+
+# 31. A count asked with the year of the final goal (「合計で何橋を何年度までに」): the goal's sentence
+#     that counts it is said with the year.
+def test_a_total_asked_with_the_final_year_is_said_with_it(fake_assistant):
+    answer = fake_assistant.ask("大分市の小規模な橋の点検、最後までに合計何橋やって、何年度に終わる予定？")
+    assert "2029年度" in answer.lead and "合計250橋" in answer.lead[:110]
+
+
+# 32. 「それより前にも…計画はあった？」 after the plan period asks about the plans' history: not the
+#     period again.
+def test_before_that_asks_about_the_earlier_plan(fake_assistant):
+    conv = Conversation()
+    fake_assistant.ask("延岡市のDX推進計画の期間はいつからいつまで？", conversation=conv)
+    q = fake_assistant.read("それより前にも似た計画はあったの？", conversation=conv).question
+    assert q.follow_up and q.plans == ["nobeoka"]  # the city carries over
+    assert not q.same_topic and "period" not in q.asks  # the period's section and ask do not
+    assert q.search_text.startswith("延岡市")
