@@ -22,7 +22,7 @@ from assistant.fact_search import (
     satisfies_year,
     shows_unit,
 )
-from assistant.understand import Question, asks_number, unit_pattern, units_in
+from assistant.understand import Question, asks_number, counter_forms, unit_pattern, units_in
 
 # Evidence floors (calibrated on the golden and held-out sets; see README 評価).
 MIN_DENSE = 0.42  # below this and without keyword support, nothing in the plans is close
@@ -102,7 +102,8 @@ def select(q: Question, ranked: list[ScoredFact], words: list[tuple[str, ...]] |
         shown = [s for s in (rows or near) if any(_shows(s.fact, u, now, q) for u in q.units)]
         groups = GROUP.findall(q.text)  # 「70代以上の…」: a figure for that group first
         shown.sort(key=lambda s: (not all(g in s.fact.text for g in groups),
-                                  "%" in q.units and not _names_the_rate(s.fact.text, q)))
+                                  "%" in q.units and not _names_the_rate(s.fact.text, q),
+                                  not any(_counted_with(s.fact.text, u) for u in q.units)))
         near = shown + [s for s in near if s not in shown] if shown else near
         best = near[0] if shown and shown[0].score >= best.score - PART_MARGIN else best
     first = _prefer(near, hard, best, q.text)
@@ -159,6 +160,9 @@ def select(q: Question, ranked: list[ScoredFact], words: list[tuple[str, ...]] |
             return _refuse(q, pool, f"{counted}は計画に書かれていません")
         if picked[0].group == holder.group and _shows(picked[0].fact, unit, now):
             picked.insert(0, holder)  # the first pick counts in that unit but something else: the holder answers
+        elif (picked[0].group == holder.group and not any(_shows(picked[0].fact, u, now, q) for u in q.units)
+              and all(satisfies(holder.fact, a) for a in hard if satisfies(picked[0].fact, a))):
+            picked[0] = holder  # it answers all the first pick did, and the count asked (何手続を目標に)
         else:
             picked.append(holder)
     if q.asks_for("target") and not q.years:
@@ -271,9 +275,16 @@ def _figure_fits(text: str, m: re.Match, unit: str, q: Question) -> bool:
     return True
 
 
+def _counted_with(text: str, unit: str) -> bool:
+    """A number written with the counter itself (「280手続」), not a bare table cell (「手続き数: 280」)."""
+    forms = counter_forms(unit)
+    return bool(re.search(r"\d[\d,.]*\s*(?:万)?\s*(?:" + "|".join(map(re.escape, forms)) + ")", text))
+
+
 def _names_the_rate(text: str, q: Question) -> bool:
     """The text labels a percentage with the rate the question names (回収率 → 「回答率:41%」)."""
-    asked = {c for m in re.finditer(r"([一-龥]{1,4}?)(?:率|割合)", q.text) for c in m.group(1)}
+    said = q.text + (" " + q.focus.topic if q.follow_up and q.focus is not None else "")  # 「延岡市のほうは？」 after 回収率
+    asked = {c for m in re.finditer(r"([一-龥]{1,4}?)(?:率|割合)", said) for c in m.group(1)}
     if not asked:
         return False
     for m in re.finditer(r"\d+(?:\.\d+)?\s*[%％]", text):

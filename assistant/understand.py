@@ -72,7 +72,7 @@ _COUNTER_FORMS: dict[str, tuple[str, ...]] = {
     "冊": ("冊",), "時間": ("時間",), "日": ("日",),
 }
 _ASKED_COUNTER = re.compile(r"何(" + "|".join(sorted(_COUNTER_FORMS, key=len, reverse=True)) + ")")
-_ASKED_RATE = re.compile(r"(何%|何％|何パーセント|割合|率(は|って|を|が|[、,])|何割|パーセント)")
+_ASKED_RATE = re.compile(r"(何%|何％|何パーセント|割合|率([（(][^）)]{1,8}[）)])?(は|って|を|が|[、,])|何割|パーセント)")
 _ASKED_PEOPLE = re.compile(r"(人数|何万人)")
 
 
@@ -104,6 +104,11 @@ def _counted_nouns(text: str) -> list[str]:
         if tail and tail not in ("人", "名", "日", "点", "時間"):  # 「何人」 is asked with 何, not 「いくつの人」
             found.append(tail)
     return found
+
+
+def counter_forms(unit: str) -> tuple[str, ...]:
+    """How the plans write a counter (人 → 人, 名)."""
+    return _COUNTER_FORMS.get(unit, (unit,))
 
 
 def unit_pattern(unit: str) -> re.Pattern[str]:
@@ -313,6 +318,8 @@ def inherit(q: Question, focus: Focus, keep_topic: bool) -> None:
             q.years = list(focus.years)
         elif not set(q.asks) & YEARLY_ASKS:  # a year alone after 「担当は？」 asks for that year's target
             q.asks = ["target"]
+    if not q.units and set(q.asks) <= set(focus.asks):  # nothing new asked: in the same counter (回収率 → %)
+        q.units = list(focus.units)
     # Retrieval reads the earlier topic too, so 「じゃあ延岡市は？」 finds 延岡市's measure on the same theme;
     # when the follow-up asks something of its own (「なんで必要なの？」), without what the earlier turn asked.
     topic = topic_without_asks(focus.topic) if own_asks else focus.topic

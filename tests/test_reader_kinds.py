@@ -415,3 +415,15 @@ def test_before_that_asks_about_the_earlier_plan(fake_assistant):
     assert q.follow_up and q.plans == ["nobeoka"]  # the city carries over
     assert not q.same_topic and "period" not in q.asks  # the period's section and ask do not
     assert q.search_text.startswith("延岡市")
+
+
+# 33. A rate with its other name in brackets (回収率（回答率）を…) asks a percentage; a follow-up
+#     switching city (「じゃあ延岡市のほうは？」) asks the same rate in the same counter.
+def test_a_rate_in_brackets_and_its_city_follow_up(fake_assistant):
+    both = fake_assistant.ask("大分市と延岡市の市民アンケートの回収率（回答率）を並べて")
+    assert "36.3%" in both.lead and "41%" in both.lead
+    conv = Conversation()
+    fake_assistant.ask("大分市の市民アンケートの有効回収率は何％？", conversation=conv)
+    answer = fake_assistant.ask("じゃあ延岡市のほうは？", conversation=conv)
+    assert "41%" in answer.lead
+

@@ -500,3 +500,12 @@ def test_a_count_of_procedures_asked_with_ikutsu_is_shown_in_ken():
     assert units == ["手続"]
     assert unit_pattern("手続").search("オンライン申請可能手続数の増加 【38件】")
     assert units_in("いくつの医療機関が参加？") == ["機関"] and not unit_pattern("機関").search("【38件】")
+
+
+def test_a_number_counted_with_its_counter_is_told_from_a_table_cell():
+    """「280手続」 counts in 手続; 「オンライン手続き数: 280」 is a bare cell under a heading."""
+    from assistant.select import _counted_with
+
+    assert _counted_with("R8: 280手続 / R12: 500手続", "手続")
+    assert not _counted_with("R8: オンライン手続き数: 280", "手続")
+    assert _counted_with("研修に500名以上参加", "人") and not _counted_with("参加人数: 500", "人")
