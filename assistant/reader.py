@@ -357,9 +357,12 @@ def join_readings(question: str, readings: list[Reading]) -> Reading:
     the citations of all; refused only when every part is."""
     answers = [r.answer for r in readings]
     answered = [a for a in answers if not a.refused]
-    lead = "\n".join(a.lead for a in answers if a.lead)
+    # every part's direct answer first; a line two parts share (both answered from the same fact) once
+    lead_lines = list(dict.fromkeys(line for a in answers if a.lead for line in a.lead.split("\n") if line))
+    lead = "\n".join(lead_lines)
     rests = [a.text[len(a.lead):].strip() if a.lead and a.text.startswith(a.lead) else a.text for a in answers]
-    text = "\n".join([lead] + [r for r in rests if r])  # every part's direct answer first
+    rest_lines = [line for r in rests for line in r.split("\n") if line and line not in lead_lines]
+    text = "\n".join([lead, *dict.fromkeys(rest_lines)])
     citations, seen = [], set()
     for a in answers:
         for c in a.citations:

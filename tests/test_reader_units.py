@@ -509,3 +509,20 @@ def test_a_number_counted_with_its_counter_is_told_from_a_table_cell():
     assert _counted_with("R8: 280手続 / R12: 500手続", "手続")
     assert not _counted_with("R8: オンライン手続き数: 280", "手続")
     assert _counted_with("研修に500名以上参加", "人") and not _counted_with("参加人数: 500", "人")
+
+
+def test_two_parts_answered_from_the_same_fact_say_it_once():
+    """「…使うの？…使いこなせてるの？」 both answered by one sentence: the joined answer says it once."""
+    from assistant.reader import join_readings
+    from assistant.types import Answer
+
+    class R:  # a Reading's shape, enough for joining
+        def __init__(self, answer):
+            self.answer, self.question, self.selection, self.focus = answer, None, None, None
+
+    same = "タブレットを導入しました。（大分市 No.13）"
+    one = Answer("q1", same + "\n・2022年に導入。", [], lead=same)
+    two = Answer("q2", same + "\n・2022年に導入。\n・協議を行いました。", [], lead=same)
+    joined = join_readings("q1q2", [R(one), R(two)]).answer
+    assert joined.text.count(same) == 1 and joined.text.count("2022年に導入") == 1
+    assert joined.lead == same and "協議を行いました" in joined.text
