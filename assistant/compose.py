@@ -9,6 +9,7 @@ facts always give the same text.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from assistant.fact_search import ScoredFact, group_key, satisfies_year
 from assistant.select import Selection
@@ -72,6 +73,12 @@ def _names_more(question: str, text: str, title: str) -> bool:
     return any(w in text and w not in title for w in nouns(question))
 
 
+def _when(fact) -> str:
+    """The year a KPI is for, as written, without a trailing 目標 (「R12（2030年度）目標」 → 「R12（2030年度）」)."""
+    when = fact.year_label or (f"{fact.year}年度" if fact.year else "")
+    return re.sub(r"\s*目標$", "", when)
+
+
 def _without_baseline(text: str) -> str:
     return re.sub(r"（現状値 [^（）]*(（[^（）]*）[^（）]*)?）$", "", text).strip()
 
@@ -112,7 +119,7 @@ class Writer:
         q = sel.question
         where = self.place(fact, short)
         if fact.field == "kpi":
-            when = fact.year_label or (f"{fact.year}年度" if fact.year else "")
+            when = _when(fact)
             text = fact.text
             base = ""
             if q.asks_for("baseline", "now") and fact.baseline and fact.baseline not in text:
@@ -169,6 +176,12 @@ class Writer:
         q = sel.question
         if sel.refused:
             return self.refusal(sel)
+        if q.measures_named and q.asks_for("target") and sel.picked and all(
+                s.fact.field == "kpi" and s.group == sel.picked[0].group for s in sel.picked):
+            # 「重点方針3のKPIは？」: every KPI line of that measure and year is the answer, said once
+            same = [s for s in sel.support if s.fact.field == "kpi" and s.group == sel.picked[0].group
+                    and s.fact.year == sel.picked[0].fact.year]
+            sel = replace(sel, picked=sel.picked + same, support=[s for s in sel.support if s not in same])
         short = len({s.group for s in sel.picked}) > 1
         lead_parts = self._kpi_years(sel, short) or [self.sentence(s.fact, sel, first=True, short=short)
                                                      for s in sel.picked]
@@ -194,14 +207,20 @@ class Writer:
         return Answer(q.raw, "\n".join(lines), citations, intent=",".join(q.asks) or "what", lead=lead)
 
     def _kpi_years(self, sel: Selection, short: bool) -> list[str]:
-        """One KPI line's targets for several years in one sentence (the place said once)."""
+        """A measure's KPI targets in one sentence, the place said once: one line's targets for
+        several years (「2025年度が「…」、2026年度が「…」」), or several lines of one year
+        (「R12（2030年度）の目標（KPI）は「…」と「…」」)."""
         facts = [s.fact for s in sel.picked]
         if len(facts) < 2 or any(f.field != "kpi" or not f.year for f in facts) or len({group_key(f) for f in facts}) > 1:
             return []
-        values = [f"{f.year_label or f.year}が「{_without_baseline(f.text)}」" for f in facts]
+        place = self.place(facts[0], short)
+        if len({f.year for f in facts}) == 1:
+            lines = "と".join(f"「{f.text}」" for f in facts)
+            return [f"{place}の{_when(facts[0])}の目標（KPI）は{lines}です。"]
+        values = [f"{_when(f)}が「{_without_baseline(f.text)}」" for f in facts]
         base = next((f for f in facts if f.baseline), None)
         tail = f"（現状値 {base.baseline}{'：' + base.baseline_date if base.baseline_date else ''}）" if base else ""
-        return [f"{self.place(facts[0], short)}の目標（KPI）は、{'、'.join(values)}です{tail}。"]
+        return [f"{place}の目標（KPI）は、{'、'.join(values)}です{tail}。"]
 
     def refusal(self, sel: Selection) -> Answer:
         q = sel.question

@@ -427,3 +427,12 @@ def test_a_rate_in_brackets_and_its_city_follow_up(fake_assistant):
     answer = fake_assistant.ask("じゃあ延岡市のほうは？", conversation=conv)
     assert "41%" in answer.lead
 
+
+
+# 34. 「重点方針3のKPIは？」: every KPI line of the named measure for that year, the place said once,
+#     so both lines are within the first 150 characters.
+def test_a_named_measures_kpis_are_said_in_one_sentence(fake_assistant):
+    answer = fake_assistant.ask("延岡市の重点方針3のKPIを教えてください")
+    first = answer.lead.split("\n")[0]
+    assert "デジタルリテラシー" in first and "不安を感じる人の割合" in first
+    assert first.count("重点方針3") == 1 and "目標の目標" not in answer.text
