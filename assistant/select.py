@@ -113,7 +113,8 @@ def select(q: Question, ranked: list[ScoredFact], words: list[tuple[str, ...]] |
     if (q.asks_for("baseline") and not q.asks_for("target") and not q.years and asks_quantity(q)
             and not any(satisfies(s.fact, "baseline") or satisfies(s.fact, "survey")  # survey figures are current ones
                         for s in near if s.group == first.group)):
-        return _refuse(q, pool, "現状値は計画に書かれていません")
+        blank = any("現状値 —" in s.fact.text for s in near if s.group == first.group)
+        return _refuse(q, pool, "現状値は計画の表で「—」とされ、示されていません" if blank else "現状値は計画に書かれていません")
     picked = [first]
     unstated: list[str] = []
     if "department" in hard and not any(satisfies(s.fact, "department") for s in pool if s.group == first.group):

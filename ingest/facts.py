@@ -308,6 +308,8 @@ def _kpi_facts(b: _Builder, m: Measure, kpi: KPI, index: int) -> None:
             text += f"（目標値 {target}）"
         if value and value not in text:
             text += f"（現状値 {value}{'：' + date if date else ''}）"
+        elif kpi.target and not kpi.baseline and "現状" not in text:
+            text += "（現状値 —）"  # the table's baseline cell is 「—」: said, so no other line's baseline stands in
         b.add(measure=m, section=None, field="kpi", text=text, context=_measure_context(info, m, "KPI（目標）", when),
               order=index * 10 + i, block=f"kpi-{kpi.year or ''}", year=kpi.year, year_label=when,
               value=target, baseline=value, baseline_date=date)

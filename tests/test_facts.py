@@ -188,3 +188,10 @@ def test_an_overview_restating_kpis_leaves_them_to_the_measures(facts):
     tests = _find(facts["nobeoka"], field="kpi", measure="7")
     assert any("研修後の確認テストの平均点" in f.text for f in tests)
     assert any("KGI" in f.text for f in facts["nobeoka"] if f.section == "ch4-5")  # the rest stays
+
+
+def test_a_table_baseline_of_a_dash_is_kept_in_the_kpi_fact(facts):
+    (row,) = [f for f in _find(facts["nobeoka"], field="kpi", measure="6") if "理解度" in f.text]
+    assert row.text.endswith("（目標値 50%以上）（現状値 —）") and row.baseline == ""
+    (stated,) = [f for f in _find(facts["nobeoka"], field="kpi", measure="3") if "リテラシー" in f.text]
+    assert "（現状値 25%）" in stated.text and "—" not in stated.text

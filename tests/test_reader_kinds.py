@@ -436,3 +436,9 @@ def test_a_named_measures_kpis_are_said_in_one_sentence(fake_assistant):
     first = answer.lead.split("\n")[0]
     assert "デジタルリテラシー" in first and "不安を感じる人の割合" in first
     assert first.count("重点方針3") == 1 and "目標の目標" not in answer.text
+
+
+# 35. A baseline the KPI table writes as 「—」 is said so: another line's baseline is no answer.
+def test_a_baseline_written_as_a_dash_is_refused(fake_assistant):
+    answer = fake_assistant.ask("延岡市の職員のDX活用に係る理解度、現状値は何％？")
+    assert answer.refused and "重点方針6" in answer.text
