@@ -39,6 +39,7 @@ MAX_SUPPORT = 2
 _FIGURE_DIGIT = re.compile(r"\d")
 # A figure asked in so many words (「どこまで進める」 asks how far, and may be answered by an action)
 _FIGURE_ASKED = re.compile(r"数は|数を|数って|数の目標|件数|人数|数値|数字|(?<!効)率|割合|いくつ|どれ(くらい|ぐらい|だけ)|どの(くらい|ぐらい)")
+_GENERIC_DEPT = re.compile(r"各課|各部局|各所属|関係課|関係各課|全庁|全課|各課等")
 _BY_WHEN = re.compile(r"いつまで|何年度まで|期限|締め?切")
 _DEADLINE = re.compile(r"(令和\s*(\d+|元)|平成\s*\d+|20\d\d)\s*年[^。、]{0,6}までに")
 HARD_ASKS = ("department", "when", "baseline", "target", "final", "survey", "definition", "items", "reason", "name")
@@ -125,6 +126,12 @@ def select(q: Question, ranked: list[ScoredFact], words: list[tuple[str, ...]] |
                      key=lambda s: s.fact.block.startswith("summary-"))  # overview's copy of its rows
         picked = (own[:3]
                   or [s for s in home if s.fact.field == "action"][:2] or picked)
+    if "department" in hard and picked[0].fact.field == "action" and picked[0].fact.departments and all(
+            _GENERIC_DEPT.fullmatch(d) for d in picked[0].fact.departments):
+        # 「各課」 names no office: the measure's other actions that name one are said too
+        named = [s for s in pool if s.group == first.group and s.fact.field == "action" and s not in picked
+                 and any(not _GENERIC_DEPT.fullmatch(d) for d in s.fact.departments)]
+        picked += named[:2]
     # Each further asked part gets a fact that holds it, from the same measure or section first.
     for ask in hard:
         if ask in unstated or any(satisfies(p.fact, ask) for p in picked):

@@ -442,3 +442,10 @@ def test_a_named_measures_kpis_are_said_in_one_sentence(fake_assistant):
 def test_a_baseline_written_as_a_dash_is_refused(fake_assistant):
     answer = fake_assistant.ask("延岡市の職員のDX活用に係る理解度、現状値は何％？")
     assert answer.refused and "重点方針6" in answer.text
+
+
+# 36. 「各課」 names no office: a department question about such an action also gives the measure's
+#     actions that name one.
+def test_each_section_as_department_adds_the_named_office(fake_assistant):
+    answer = fake_assistant.ask("大分市の先進技術の調査・研究は、どこの課が担当していますか？")
+    assert "各課" in answer.lead and "情報政策課" in answer.lead
