@@ -449,3 +449,14 @@ def test_a_baseline_written_as_a_dash_is_refused(fake_assistant):
 def test_each_section_as_department_adds_the_named_office(fake_assistant):
     answer = fake_assistant.ask("大分市の先進技術の調査・研究は、どこの課が担当していますか？")
     assert "各課" in answer.lead and "情報政策課" in answer.lead
+
+
+# 37. 「どう変わるの？」 asks what will be done: the action that names it leads, not the overview's
+#     opening clause about the current situation.
+def test_how_will_it_change_is_answered_by_the_action(fake_assistant):
+    reading = fake_assistant.read("大分市の橋の点検のやり方は、これからどう変わっていくの？")
+    assert "change" in reading.question.asks
+    ranked = [s for s in reading.selection.ranked if s.fact.plan == "oita" and s.fact.measure == "18"]
+    action = next(s for s in ranked if s.fact.field == "action")
+    overview = next(s for s in ranked if s.fact.field == "overview")
+    assert action.parts.get("field", 0) > overview.parts.get("field", 0) + 0.1
