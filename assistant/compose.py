@@ -24,6 +24,7 @@ QUOTE_CHARS = 160
 LEAD_CHARS = 130
 GOAL_STATE_CHARS = 200  # a state of several short lines reads as one  # a longer sentence is cut to the clauses that hold what was asked
 _CLAUSE_END = re.compile(r"(?<=[、。，；])")
+KPI_SHORT_CHARS = 45  # a KPI line quoted beside others: its asked items, cut at a comma
 _HINTS = {
     "department": re.compile(r"[一-龥ァ-ヶ]+(課|部|室|局|センター|本部|部会|チーム)"),
     "when": re.compile(r"(\d{4}年|令和\s*\d+|平成\s*\d+|R\s?\d+|\d+年度|\d+月|年度末)"),
@@ -64,6 +65,21 @@ def focus_clause(text: str, q, limit: int = 0) -> str:
     i, j = best
     part = "".join(clauses[i:j]).strip()
     return ("…" if i > 0 else "") + part + ("…" if j < len(clauses) and not part.endswith("。") else "")
+
+
+def _asked_items(text: str, q) -> str:
+    """A KPI line listing several items, cut to the ones the question is about; whole when a
+    cut-off item holds a word of the question (「情報セキュリティ研修とインシデント対応訓練」)."""
+    part = focus_clause(text, q, KPI_SHORT_CHARS)
+    if part == text:
+        return text
+    from vectorstore.keyword import content_words
+
+    kept = part.strip("…")
+    dropped = "".join(c for c in _CLAUSE_END.split(text) if c and c not in kept)
+    if any(len(w) >= 2 and w in dropped and w not in kept for w in content_words(q.text)):
+        return text
+    return part
 
 
 def _names_more(question: str, text: str, title: str) -> bool:
@@ -120,7 +136,10 @@ class Writer:
         where = self.place(fact, short)
         if fact.field == "kpi":
             when = _when(fact)
-            text = fact.text
+            # beside another measure's line, a KPI listing several items keeps the ones asked about
+            text = _asked_items(fact.text, q) if short and first else fact.text
+            if not q.asks_for("baseline", "now"):
+                text = text.replace("（現状値 —）", "")  # a blank baseline is said only when asked
             base = ""
             if q.asks_for("baseline", "now") and fact.baseline and fact.baseline not in text:
                 base = f"（現状値 {fact.baseline}{'：' + fact.baseline_date if fact.baseline_date else ''}）"

@@ -526,3 +526,19 @@ def test_two_parts_answered_from_the_same_fact_say_it_once():
     joined = join_readings("q1q2", [R(one), R(two)]).answer
     assert joined.text.count(same) == 1 and joined.text.count("2022年に導入") == 1
     assert joined.lead == same and "協議を行いました" in joined.text
+
+
+def test_a_kpi_line_beside_another_keeps_the_items_asked():
+    """Beside another measure's line, a KPI listing several items keeps the asked one; it stays
+    whole when a cut-off item holds a word of the question."""
+    from types import SimpleNamespace
+
+    from assistant.compose import _asked_items
+
+    line = "情報セキュリティ研修実施【500名以上参加/年間延べ人数】、情報セキュリティ監査実施、インシデント対応訓練【30名以上参加/年間延べ人数】"
+    one = SimpleNamespace(text="情報セキュリティ研修とDX研修、参加人数の目標はそれぞれ何人以上？", asks=["target"])
+    cut = _asked_items(line, one)
+    assert cut.startswith("情報セキュリティ研修実施【500名以上参加/年間延べ人数】") and "30名以上" not in cut
+    both = SimpleNamespace(text="情報セキュリティ研修とインシデント対応訓練、それぞれ何人以上？", asks=["target"])
+    assert _asked_items(line, both) == line
+    assert _asked_items("職員を対象に研修を実施 【400名以上／年間延べ人数】", one) == "職員を対象に研修を実施 【400名以上／年間延べ人数】"
