@@ -307,6 +307,8 @@ def score_facts(q: Question, table: FactTable, keyword_index, vector: list[float
         # else: a follow-up asks for a kind of fact its block does not hold (「何で測るの？」 after
         # the vision): the block gives way, the plan stays.
     asks = [a for a in q.asks if a in AFFINITY]
+    if "change" in asks:  # 「どう変わる」 is a what-question answered by what will be done
+        asks = [a for a in asks if a != "what"]
     if asks:
         parts["field"] = B_FIELD * sum(table.affinity(a) for a in asks) / max(1.0, len(asks) ** 0.5)
     if q.years:
