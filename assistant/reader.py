@@ -307,11 +307,31 @@ class Reader:
                 topic = topic if absent_topic(asking_sentences(q.text), self._corpus, vocab) else []
             if topic and best_dense < STRONG_DENSE:
                 return "".join(f"「{t}」" for t in topic) + "についての記載は計画にありません"
+        carried = self.carried_elsewhere(q)
+        if carried:
+            return carried
         if q.asks_for("target", "baseline") or q.units:
             metric = absent_metric(q.text, corpus)
             if metric:
                 return f"「{metric}」は計画に出てきません"
         return None
+
+    def carried_elsewhere(self, q: Question) -> str | None:
+        """「延岡市では橋の点検は？」 after 大分市's bridges: the topic carried to the other city is a
+        noun of both turns that the other city's plan never mentions."""
+        f = q.focus
+        if f is None or len(q.plans) != 1 or not f.plans or q.plans[0] in f.plans:
+            return None
+        from vectorstore.keyword import compound_nouns
+
+        here = self._plan_corpus.get(q.plans[0], "")
+        elsewhere = "\n".join(self._plan_corpus.get(p, "") for p in f.plans)
+        shared = [s for s, _ in compound_nouns(q.text) if s in f.topic and s in elsewhere and s not in here
+                  and not re.fullmatch(r"[ぁ-ゖ]+", s)]
+        if not shared:
+            return None
+        city = self.plans[q.plans[0]].city
+        return "".join(f"「{s}」" for s in shared) + f"についての記載は{city}の計画にはありません"
 
     def _done(self, q: Question, answer: Answer, sel: Selection | None, ranked: list[MeasureHit]) -> Reading:
         return Reading(q, answer, sel, self.focus_after(q, sel, ranked))

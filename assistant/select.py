@@ -276,6 +276,8 @@ def _figure_fits(text: str, m: re.Match, unit: str, q: Question) -> bool:
     its label (回答率 ~ 回収率, not 参加率 ~ 所有率)."""
     if _TOTAL.search(q.text) and not _YEARLY.search(q.text) and _yearly_figure(text, m):
         return False  # 「全部でいくつ」 is no yearly count (「年間50橋」)
+    if _YEARLY.search(q.text) and not _TOTAL.search(q.text) and _TOTAL.search(text[max(0, m.start() - 8):m.start()]):
+        return False  # 「年に何橋」 is no total (「5年間で合計250橋」)
     if unit == "%":
         label = _RATE_LABEL.search(text[max(0, m.start() - 30):m.start()])
         if label and not set(re.findall(r"[一-龥]", label.group(1))) & set(q.text):

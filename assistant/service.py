@@ -93,6 +93,11 @@ class Assistant:
         if plan and plan not in snap.plans and plan != "both":
             raise InvalidQuestion(f"計画 ID「{plan}」はありません（ある ID: {', '.join(snap.plans)}）。")
         parts = split_questions(text)
+        if len(parts) > 1 and conversation is not None and conversation.focus is not None:
+            whole = understand(text, reader.plans, snap.known_measures(), None if plan == "both" else plan,
+                               focus=conversation.focus, topic_words=topic_nouns)
+            if reader.carried_elsewhere(whole):  # 「延岡市では橋の点検は？点検数は？」: one refusal, not two parts
+                parts = [text]
         if len(parts) > 1:
             scratch = Conversation(turns=list(conversation.turns), foci=list(conversation.foci)) if conversation \
                 else Conversation()

@@ -160,7 +160,7 @@ class Question:
     units: list[str] = field(default_factory=list)  # counters asked (keys of UNIT_SHOWS)
     injection: bool = False
     follow_up: bool = False
-    focus: Focus | None = None  # the previous turn's, when this is a follow-up
+    focus: Focus | None = None  # the previous turn's (in a conversation); follow_up says whether this leans on it
     same_topic: bool = False  # a follow-up about the very thing the last answer was about (「次の年は？」)
     leaning: list[str] = field(default_factory=list)  # the conversation's plan, preferred when none is named
     previous: list[tuple[str, str]] = field(default_factory=list)  # the last answer's blocks (fact groups)
@@ -284,6 +284,8 @@ def understand(raw: str, plans: dict[str, PlanInfo], known: dict[str, set[int]],
             q.search_text = f"{plans[q.plans[0]].city} {q.text}"  # 「この計画の…」: the conversation's city's plan
     if focus is not None and not q.plans and not named and len(focus.plans) == 1:
         q.leaning = list(focus.plans)  # a new topic in the same conversation stays with its city, softly
+    if focus is not None and q.focus is None:
+        q.focus = focus  # what the conversation was about, also for a question that stands alone
     if focus is not None and not q.follow_up and not measures and not named:
         # a question that stands on its own in a conversation may still be about the last answer's
         # measure (「機能を広げた最初の年度は…目標？」): that measure is preferred, softly

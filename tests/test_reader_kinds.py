@@ -460,3 +460,19 @@ def test_how_will_it_change_is_answered_by_the_action(fake_assistant):
     action = next(s for s in ranked if s.fact.field == "action")
     overview = next(s for s in ranked if s.fact.field == "overview")
     assert action.parts.get("field", 0) > overview.parts.get("field", 0) + 0.1
+
+
+# 38. A topic carried to the other city that the other city's plan never mentions (橋 in 延岡市) is
+#     refused, also when the message asks two things; the first city's topic stays answerable.
+def test_a_topic_carried_to_a_city_without_it_is_refused(fake_assistant):
+    conv = Conversation()
+    first = fake_assistant.ask("大分市の橋梁点検のシステム、職員は年間何橋点検する？", conversation=conv)
+    assert "年間50橋" in first.lead
+    answer = fake_assistant.ask("延岡市にも橋の点検の目標はある？点検数は？", conversation=conv)
+    assert answer.refused and "橋" in answer.text and "延岡市" in answer.text
+
+
+# 39. 「年に何橋」 asks a yearly count: a total (5年間で合計250橋) does not answer it.
+def test_a_yearly_count_is_not_answered_with_a_total(fake_assistant):
+    answer = fake_assistant.ask("大分市は職員による橋梁点検を年に何橋やる予定？")
+    assert "年間50橋" in answer.lead.split("\n")[0]
