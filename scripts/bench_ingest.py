@@ -1,7 +1,7 @@
 """Ingest benchmark: document-embedding throughput per route, then cold and unchanged ingests.
 
 1. Texts/s of each document route on a sample of real chunks (after a warm-up
-   batch): ONNX Runtime fp32, PyTorch fp32 and, with ``--bf16``, PyTorch bf16
+   batch): ONNX Runtime int8 (the default) and fp32, PyTorch fp32 and, with ``--bf16``, PyTorch bf16
    (emulated, hence slow, on CPUs without AVX-512 BF16 / AMX).
 2. Both plans ingested with the configured route in temporary index and cache
    folders (the real ones are not touched): cold (empty embedding cache) and
@@ -23,7 +23,8 @@ from vectorstore.embeddings import OnnxEmbeddings, SentenceTransformerEmbeddings
 
 def route_throughput(settings, texts: list[str], bf16: bool) -> None:
     max_len, batch = settings.embedding_max_seq_length, settings.embedding_batch_size
-    routes = {"onnx fp32": lambda: OnnxEmbeddings(settings.model_dir, None, max_len, batch)}
+    routes = {"onnx int8": lambda: OnnxEmbeddings(settings.model_dir, None, max_len, batch, precision="int8"),
+              "onnx fp32": lambda: OnnxEmbeddings(settings.model_dir, None, max_len, batch)}
     routes["torch fp32"] = lambda: SentenceTransformerEmbeddings(
         model_dir=settings.model_dir, cache_path=None, max_seq_length=max_len, batch_size=batch, dtype="float32")
     if bf16:
