@@ -31,7 +31,7 @@ PART_MARGIN = 0.35  # a fact for a second part may score this much below the fir
 SWITCH_MARGIN = 0.2  # a fact of another block answers an asked kind only when it scores this close to the best
 YEAR_MARGIN = 0.1  # another measure answers a named year only when it fits almost as well
 RICHER_MARGIN = 0.1  # a fact holding more of the asked kinds wins when this close
-GROUP = re.compile(r"\d+代|男性|女性|男女|性別|年代|年齢|外国人|海外|訪日|インバウンド")  # a breakdown asked for (by age, sex, origin)
+GROUP = re.compile(r"\d+代|男性|女性|男女|性別|年代|年齢|外国人|海外|訪日|インバウンド|現役世代|シニア世代")  # a breakdown asked for (by age, sex, origin)
 COVER_MIN = 0.25  # a number answers only when its fact says this share of what the question names
 SUPPORT_MARGIN = 0.25
 OPEN_SUPPORT_MARGIN = 0.6
@@ -40,6 +40,8 @@ _FIGURE_DIGIT = re.compile(r"\d")
 # A figure asked in so many words (「どこまで進める」 asks how far, and may be answered by an action)
 _FIGURE_ASKED = re.compile(r"数は|数を|数って|数の目標|件数|人数|数値|数字|(?<!効)率|割合|いくつ|どれ(くらい|ぐらい|だけ)|どの(くらい|ぐらい)")
 _GENERIC_DEPT = re.compile(r"各課|各部局|各所属|関係課|関係各課|全庁|全課|各課等")
+_MONTH_ASKED = re.compile(r"何月|何日|いつ頃の何月|月日")
+_MONTH_SAID = re.compile(r"\d+\s*月|[０-９]+月|\d+\.\d+")  # 令和8年9月, 2025.12
 _BY_WHEN = re.compile(r"いつまで|何年度まで|期限|締め?切")
 _DEADLINE = re.compile(r"(令和\s*(\d+|元)|平成\s*\d+|20\d\d)\s*年[^。、]{0,6}までに")
 HARD_ASKS = ("department", "when", "baseline", "target", "final", "survey", "definition", "items", "reason", "name")
@@ -202,6 +204,9 @@ def select(q: Question, ranked: list[ScoredFact], words: list[tuple[str, ...]] |
             if alt is None:
                 return _refuse(q, pool, "その内訳の数は計画に書かれていません")
             picked = [alt]
+    if _MONTH_ASKED.search(q.text) and not any(_MONTH_SAID.search(p.fact.text) for p in picked):
+        # 「何年何月から使える？」: the plans give fiscal years, not the month asked
+        return _refuse(q, [*picked, *pool], "示されているのは年度までで、何月からかは計画に書かれていません")
     numbered = [p for p in picked if re.search(r"\d", p.fact.text)] or picked
     if words and weight and asks_quantity(q) and not q.measures:
         # The number must be about what the question names (「外部の専門人材を何人」 is not
