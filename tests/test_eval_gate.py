@@ -22,26 +22,26 @@ ARTIFACTS = PROJECT_ROOT / "test-artifacts"
 
 HELDOUT_DIR = PROJECT_ROOT / "tests" / "heldout"
 
-# Floors ~0.03 below the latest measured values (2026-12-01, fact reader after the hm round, extractive backend);
-# a floor is never lowered, so facts up front keeps its earlier floors.
-#   golden (179 items): pass 0.961, citation recall 0.972 / precision 0.972, facts 0.966,
-#     refusal 1.000, false refusal 0.000, recall@1 0.924, recall@5 0.993, facts up front 0.933.
-#   heldout (1,587 items, 147 dialogues, in tests/heldout, written without the engine in view;
+# Floors ~0.03 below the latest measured values (2026-12-01, fact reader after the ho round and the hp fixes,
+# int8 embeddings, extractive backend); a floor is never lowered.
+#   golden (179 items): pass 0.972, citation recall 0.972 / precision 0.972, facts 0.978,
+#     refusal 1.000, false refusal 0.000, recall@1 0.924, recall@5 0.993, facts up front 0.947.
+#   heldout (1,833 items, 171 dialogues, in tests/heldout, written without the engine in view;
 #     each set was run once as it came, then worked on by kind of failure, see its README):
-#     pass 0.948, recall 0.980 / precision 0.979, facts 0.953, refusal 0.964,
-#     false refusal 0.002, recall@1 0.906, recall@5 0.998, facts up front 0.869,
-#     follow-up turns 0.904.
+#     pass 0.954, recall 0.981 / precision 0.981, facts 0.958, refusal 0.973,
+#     false refusal 0.002, recall@1 0.903, recall@5 0.998, facts up front 0.893,
+#     follow-up turns 0.907.
 # Raise as quality rises; never lower to pass. A set without dialogues has no follow-up floor.
 FLOORS = {
     "golden": {
-        "pass_rate": 0.93, "citation_recall": 0.94, "citation_precision": 0.94, "must_include_accuracy": 0.935,
+        "pass_rate": 0.94, "citation_recall": 0.94, "citation_precision": 0.94, "must_include_accuracy": 0.945,
         "refusal_accuracy": 0.97, "retrieval_recall_at_1": 0.89, "retrieval_recall_at_5": 0.96,
         "facts_up_front": 0.915,
     },
     "heldout": {
-        "pass_rate": 0.915, "citation_recall": 0.945, "citation_precision": 0.945, "must_include_accuracy": 0.92,
-        "refusal_accuracy": 0.93, "retrieval_recall_at_1": 0.875, "retrieval_recall_at_5": 0.97,
-        "facts_up_front": 0.855, "followup_pass_rate": 0.87,
+        "pass_rate": 0.925, "citation_recall": 0.95, "citation_precision": 0.95, "must_include_accuracy": 0.925,
+        "refusal_accuracy": 0.94, "retrieval_recall_at_1": 0.875, "retrieval_recall_at_5": 0.97,
+        "facts_up_front": 0.86, "followup_pass_rate": 0.875,
     },
 }
 MAX_FALSE_REFUSAL_RATE = 0.03
