@@ -62,7 +62,7 @@ AFFINITY: dict[str, dict[str, float]] = {
     "name": {"section": 0.6, "overview": 0.6, "background": 0.6, "summary": 0.6, "plan": 0.6, "action": 0.4,
              "goal_state": 0.4},
     "what": {"overview": 0.5, "action": 0.5, "summary": 0.4, "goal_state": 0.5, "key_projects": 0.3},
-    "change": {"action": 1.0, "goal_state": 0.3, "milestone": 0.3},
+    "change": {"action": 2.0, "goal_state": 0.3, "milestone": 0.3},  # above the usual 0..1: what will be done leads
 }
 BLANK_YEARS = {"—", "-", "―", "ー", "－", "未定"}
 _BLANK_BASELINE = re.compile(r"現状値?\s*[：:]?\s*[—\-―－]")
