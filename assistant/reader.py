@@ -15,11 +15,20 @@ from dataclasses import dataclass
 from assistant.compose import REFUSAL_HEAD, Writer
 from assistant.conversation import Focus, trim_topic
 from assistant.fact_search import ScoredFact, group_key, load_table, score_facts
+from assistant.figures import FIGURE, GROUP, asks_quantity
 from assistant.query import Query
-from assistant.refusal import absent_kind, absent_metric, absent_topic, area_names, place_names, unknown_places
+from assistant.refusal import (
+    absent_kind,
+    absent_metric,
+    absent_topic,
+    area_names,
+    carried_topic,
+    place_names,
+    unknown_places,
+)
 from assistant.rerank import boost_kpi_match, boost_literal, boost_rare_words
-from assistant.retrieve import MeasureHit, Retriever
-from assistant.select import FIGURE, GROUP, Selection, asks_quantity, select
+from assistant.retrieve import MeasureHit, Retriever, group_prior
+from assistant.select import Selection, select
 from assistant.types import Answer, Retrieved
 from assistant.understand import Question, asking_sentences
 from vectorstore.keyword import content_words, expand_words, idf_weight, noun_runs, nouns, short_nouns
@@ -288,7 +297,7 @@ class Reader:
         return min(idf_weight(self.snapshot.keyword, f"w:{word}"), 6.0)
 
     def _prior(self, ranked: list[MeasureHit]) -> dict[tuple[str, str], float]:
-        return _prior(ranked, self._section_kinds)
+        return group_prior(ranked, self._section_kinds)
 
     def _absent(self, q: Question, facts: list[ScoredFact]) -> str | None:
         """Kinds of fact the plans never state (budgets, names…), topics and metrics they never mention."""
@@ -322,16 +331,11 @@ class Reader:
         f = q.focus
         if f is None or len(q.plans) != 1 or not f.plans or q.plans[0] in f.plans:
             return None
-        from vectorstore.keyword import compound_nouns
-
-        here = self._plan_corpus.get(q.plans[0], "")
-        elsewhere = "\n".join(self._plan_corpus.get(p, "") for p in f.plans)
-        shared = [s for s, _ in compound_nouns(q.text) if s in f.topic and s in elsewhere and s not in here
-                  and not re.fullmatch(r"[ぁ-ゖ]+", s)]
+        shared = carried_topic(q.text, f.topic, self._plan_corpus.get(q.plans[0], ""),
+                               "\n".join(self._plan_corpus.get(p, "") for p in f.plans))
         if not shared:
             return None
-        city = self.plans[q.plans[0]].city
-        return "".join(f"「{s}」" for s in shared) + f"についての記載は{city}の計画にはありません"
+        return "".join(f"「{w}」" for w in shared) + f"についての記載は{self.plans[q.plans[0]].city}の計画にはありません"
 
     def _done(self, q: Question, answer: Answer, sel: Selection | None, ranked: list[MeasureHit]) -> Reading:
         return Reading(q, answer, sel, self.focus_after(q, sel, ranked))
@@ -370,54 +374,6 @@ class Reader:
             out.append(Retrieved(h.plan, h.measure, round(h.score, 5), title, best.field if best else "",
                                  best.text[:200] if best else "", best.id if best else ""))
         return out
-
-
-def join_readings(question: str, readings: list[Reading]) -> Reading:
-    """One answer for several questions asked in one message: the leads and texts in order,
-    the citations of all; refused only when every part is."""
-    answers = [r.answer for r in readings]
-    answered = [a for a in answers if not a.refused]
-    # every part's direct answer first; a line two parts share (both answered from the same fact) once
-    lead_lines = list(dict.fromkeys(line for a in answers if a.lead for line in a.lead.split("\n") if line))
-    lead = "\n".join(lead_lines)
-    rests = [a.text[len(a.lead):].strip() if a.lead and a.text.startswith(a.lead) else a.text for a in answers]
-    rest_lines = [line for r in rests for line in r.split("\n") if line and line not in lead_lines]
-    text = "\n".join([lead, *dict.fromkeys(rest_lines)])
-    citations, seen = [], set()
-    for a in answers:
-        for c in a.citations:
-            key = (c.plan, c.measure, c.field, c.quote)
-            if key not in seen:
-                seen.add(key)
-                citations.append(c)
-    first = readings[0].answer
-    joined = Answer(question, text, citations, refused=not answered, retrieved=first.retrieved,
-                    intent="+".join(a.intent for a in answers), lead=lead,
-                    notice=" ".join(dict.fromkeys(a.notice for a in answers if a.notice)),
-                    evidence=[e for a in answers for e in a.evidence])
-    last = readings[-1]
-    selection = next((r.selection for r in readings if r.selection is not None and not r.answer.refused), None)
-    return Reading(last.question, joined, selection, last.focus)
-
-
-def _prior(ranked: list[MeasureHit], kinds: dict[tuple[str, str], str]) -> dict[tuple[str, str], float]:
-    """Each measure's or section's chunk-level score relative to the best (0..1), keyed like
-    the facts' groups (:func:`assistant.fact_search.group_key`)."""
-    if not ranked or ranked[0].score <= 0:
-        return {}
-    top = ranked[0].score
-    prior: dict[tuple[str, str], float] = {}
-    for hit in ranked[:20]:
-        if hit.measure is not None:
-            key = (hit.plan, f"m{hit.measure}")
-        elif hit.hits:
-            chunk = hit.hits[0].chunk
-            kind = "glossary" if chunk.field == "glossary" else kinds.get((hit.plan, chunk.section))
-            key = (hit.plan, f"s:{kind}" if kind in ("survey", "glossary") else f"s:{chunk.section}")
-        else:
-            continue
-        prior[key] = max(prior.get(key, 0.0), hit.score / top)
-    return prior
 
 
 def _evidence(s: ScoredFact, role: str) -> dict:

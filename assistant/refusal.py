@@ -116,3 +116,12 @@ def absent_topic(question: str, corpus: str, vocabulary) -> list[str]:
 
     absent = [s for s, n in nouns if not present(s, n)]
     return absent if len(absent) == len(nouns) else []
+
+
+def carried_topic(question: str, earlier_topic: str, here: str, elsewhere: str) -> list[str]:
+    """Nouns of the question that the earlier turn was about too, which the other city's plan
+    (``elsewhere``) mentions and the asked city's plan (``here``) never does (橋 in 延岡市)."""
+    from vectorstore.keyword import compound_nouns
+
+    return [s for s, _ in compound_nouns(question) if s in earlier_topic and s in elsewhere and s not in here
+            and not re.fullmatch(r"[ぁ-ゖ]+", s)]

@@ -134,3 +134,23 @@ def group_by_measure(hits: list[Hit], query: Query) -> list[MeasureHit]:
         group.score += hit.score * weight
         group.hits.append(hit)
     return sorted(groups.values(), key=lambda g: -g.score)
+
+
+def group_prior(ranked: list[MeasureHit], kinds: dict[tuple[str, str], str]) -> dict[tuple[str, str], float]:
+    """Each measure's or section's chunk-level score relative to the best (0..1), keyed like
+    the facts' groups (:func:`assistant.fact_search.group_key`)."""
+    if not ranked or ranked[0].score <= 0:
+        return {}
+    top = ranked[0].score
+    prior: dict[tuple[str, str], float] = {}
+    for hit in ranked[:20]:
+        if hit.measure is not None:
+            key = (hit.plan, f"m{hit.measure}")
+        elif hit.hits:
+            chunk = hit.hits[0].chunk
+            kind = "glossary" if chunk.field == "glossary" else kinds.get((hit.plan, chunk.section))
+            key = (hit.plan, f"s:{kind}" if kind in ("survey", "glossary") else f"s:{chunk.section}")
+        else:
+            continue
+        prior[key] = max(prior.get(key, 0.0), hit.score / top)
+    return prior

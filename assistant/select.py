@@ -22,7 +22,20 @@ from assistant.fact_search import (
     satisfies_year,
     shows_unit,
 )
-from assistant.understand import Question, asks_number, counter_forms, unit_pattern, units_in
+from assistant.figures import (
+    FIGURE,
+    GROUP,
+    UNIT_NAMES,
+    YEARLY,
+    asks_quantity,
+    counted_with,
+    names_the_rate,
+    shows,
+    unreported_breakdown,
+    year_cells,
+)
+from assistant.support import period_source, supporting
+from assistant.understand import Question, unit_pattern, units_in
 
 # Evidence floors (calibrated on the golden and held-out sets; see README 評価).
 MIN_DENSE = 0.42  # below this and without keyword support, nothing in the plans is close
@@ -31,17 +44,14 @@ PART_MARGIN = 0.35  # a fact for a second part may score this much below the fir
 SWITCH_MARGIN = 0.2  # a fact of another block answers an asked kind only when it scores this close to the best
 YEAR_MARGIN = 0.1  # another measure answers a named year only when it fits almost as well
 RICHER_MARGIN = 0.1  # a fact holding more of the asked kinds wins when this close
-GROUP = re.compile(r"\d+代|男性|女性|男女|性別|年代|年齢|外国人|海外|訪日|インバウンド|現役世代|シニア世代")  # a breakdown asked for (by age, sex, origin)
 COVER_MIN = 0.25  # a number answers only when its fact says this share of what the question names
-SUPPORT_MARGIN = 0.25
-OPEN_SUPPORT_MARGIN = 0.6
-MAX_SUPPORT = 2
 _FIGURE_DIGIT = re.compile(r"\d")
 # A figure asked in so many words (「どこまで進める」 asks how far, and may be answered by an action)
 _FIGURE_ASKED = re.compile(r"数は|数を|数って|数の目標|件数|人数|数値|数字|(?<!効)率|割合|いくつ|どれ(くらい|ぐらい|だけ)|どの(くらい|ぐらい)")
 _GENERIC_DEPT = re.compile(r"各課|各部局|各所属|関係課|関係各課|全庁|全課|各課等")
 _MONTH_ASKED = re.compile(r"何月|何日|いつ頃の何月|月日")
 _MONTH_SAID = re.compile(r"\d+\s*月|[０-９]+月|\d+\.\d+")  # 令和8年9月, 2025.12
+_SUBSET = re.compile(r"(その|この|それの)うち|うち[、,]|内訳")
 _BY_WHEN = re.compile(r"いつまで|何年度まで|期限|締め?切")
 _DEADLINE = re.compile(r"(令和\s*(\d+|元)|平成\s*\d+|20\d\d)\s*年[^。、]{0,6}までに")
 HARD_ASKS = ("department", "when", "baseline", "target", "final", "survey", "definition", "items", "reason", "name")
@@ -82,7 +92,7 @@ def select(q: Question, ranked: list[ScoredFact], words: list[tuple[str, ...]] |
         return _refuse(q, pool, "")
     if "compare" in q.asks and not q.measures_named and len(q.years) < 2:
         sel = _compare(q, pool)
-        missing = _unreported_breakdown(q, sel.picked)
+        missing = unreported_breakdown(q, sel.picked)
         return _refuse(q, pool, missing) if missing else sel
     if q.asks_for("which_measure"):  # 「どの施策？」: a measure answers
         pool = [s for s in pool if s.fact.measure is not None] or pool
@@ -102,11 +112,11 @@ def select(q: Question, ranked: list[ScoredFact], words: list[tuple[str, ...]] |
         if rows:  # 「次の年は何回？」 about the milestone row just read: that row answers, or nothing does
             near = rows + [s for s in near if s not in rows]
             best = rows[0]
-        shown = [s for s in (rows or near) if any(_shows(s.fact, u, now, q) for u in q.units)]
+        shown = [s for s in (rows or near) if any(shows(s.fact, u, now, q) for u in q.units)]
         groups = GROUP.findall(q.text)  # 「70代以上の…」: a figure for that group first
         shown.sort(key=lambda s: (not all(g in s.fact.text for g in groups),
-                                  "%" in q.units and not _names_the_rate(s.fact.text, q),
-                                  not any(_counted_with(s.fact.text, u) for u in q.units)))
+                                  "%" in q.units and not names_the_rate(s.fact.text, q),
+                                  not any(counted_with(s.fact.text, u) for u in q.units)))
         near = shown + [s for s in near if s not in shown] if shown else near
         best = near[0] if shown and shown[0].score >= best.score - PART_MARGIN else best
     first = _prefer(near, hard, best, q.text)
@@ -154,23 +164,23 @@ def select(q: Question, ranked: list[ScoredFact], words: list[tuple[str, ...]] |
             picked.append(deadline)
     # Counters asked for (何人, 何%): a fact that shows one (for the asked year), else not stated.
     for unit in q.units:
-        if any(_shows(p.fact, unit, now, q) for p in picked):
+        if any(shows(p.fact, unit, now, q) for p in picked):
             continue
         # from the answer's own measure or section, or one that fits almost as well (「いくつの医療機関」
         # in a network is not another measure's 「全12医療機関」)
         # a follow-up on the same milestone row (「次の年は何回？」) is answered by that row alone
         same_row = q.same_topic and q.focus is not None and first.fact.id in q.focus.rows
-        holder = next((s for s in near if _shows(s.fact, unit, now, q) and (
+        holder = next((s for s in near if shows(s.fact, unit, now, q) and (
             s is first if same_row else (s.group == first.group or s.score >= first.score - SWITCH_MARGIN))), None)
         if holder is None:
             counted = f"{UNIT_NAMES.get(unit, unit + 'の数')}で示した値"
-            cells = _year_cells(first.fact, q.years) if same_row and q.years else ""
+            cells = year_cells(first.fact, q.years) if same_row and q.years else ""
             if cells:  # the row's cell for that year says something else (「実施」)
                 return _refuse(q, [first, *pool], f"その年度の工程表は「{cells}」で、{counted}は書かれていません")
             return _refuse(q, pool, f"{counted}は計画に書かれていません")
-        if picked[0].group == holder.group and _shows(picked[0].fact, unit, now):
+        if picked[0].group == holder.group and shows(picked[0].fact, unit, now):
             picked.insert(0, holder)  # the first pick counts in that unit but something else: the holder answers
-        elif (picked[0].group == holder.group and not any(_shows(picked[0].fact, u, now, q) for u in q.units)
+        elif (picked[0].group == holder.group and not any(shows(picked[0].fact, u, now, q) for u in q.units)
               and all(satisfies(holder.fact, a) for a in hard if satisfies(picked[0].fact, a))):
             picked[0] = holder  # it answers all the first pick did, and the count asked (何手続を目標に)
         else:
@@ -198,9 +208,9 @@ def select(q: Question, ranked: list[ScoredFact], words: list[tuple[str, ...]] |
 
         if not any(new_figures(p) for p in picked):
             # another stated figure of the same kind (a yearly count for 「年に何橋」, a total otherwise) answers
-            yearly = bool(_YEARLY.search(q.text))
+            yearly = bool(YEARLY.search(q.text))
             alt = next((s for s in near if s.fact.field in ("kpi", "baseline", "milestone", "survey", "kgi")
-                        and new_figures(s) and bool(_YEARLY.search(s.fact.text)) == yearly), None)
+                        and new_figures(s) and bool(YEARLY.search(s.fact.text)) == yearly), None)
             if alt is None:
                 return _refuse(q, pool, "その内訳の数は計画に書かれていません")
             picked = [alt]
@@ -214,132 +224,11 @@ def select(q: Question, ranked: list[ScoredFact], words: list[tuple[str, ...]] |
         extra = about or (lambda _s: "")
         if max(coverage(words, p.fact, weight, extra(p)) for p in numbered) < COVER_MIN:
             return _refuse(q, pool, "お尋ねの対象についての数値は計画に書かれていません")
-    missing = _unreported_breakdown(q, numbered)  # 20代, 外国人: in the figure itself, named measure or not
+    missing = unreported_breakdown(q, numbered)  # 20代, 外国人: in the figure itself, named measure or not
     if missing:
         return _refuse(q, pool, missing)
-    support = _period_source(picked, pool) or _support(picked, pool, open_question=not hard and not q.units)
+    support = period_source(picked, pool) or supporting(picked, pool, open_question=not hard and not q.units)
     return Selection(q, picked=picked, support=support, ranked=pool, unstated=unstated)
-
-
-_PERIOD_SAID = re.compile(r"(本|この)計画の(計画)?期間[^。]{0,12}(令和|平成|\d{4}年)")  # not another plan's period
-
-
-def _period_source(picked: list[ScoredFact], pool: list[ScoredFact]) -> list[ScoredFact]:
-    """The plan period (from the plan list) is followed by the plan's own sentences about it
-    (「…までの5年間とします。…随時見直しを行う」): the best two of the section that states it."""
-    if picked[0].fact.field != "plan":
-        return []
-    plan = picked[0].fact.plan
-    said = next((s for s in pool if s.fact.plan == plan and s.fact.field == "section"
-                 and _PERIOD_SAID.search(s.fact.text)), None)
-    if said is None:
-        return []
-    return [s for s in pool if s.group == said.group and s not in picked][:MAX_SUPPORT]
-
-
-def _shows(fact, unit: str, now: bool, q: Question | None = None) -> bool:
-    """The fact shows a number in ``unit``; asked about the present (「今は何％？」), a current
-    one: a KPI's baseline, never its target, a milestone or a goal. With the question, the
-    number must also fit it (:func:`_figure_fits`)."""
-    if not now:
-        said = _year_cells(fact, q.years) if q is not None and q.years and fact.field == "milestone" else fact.text
-    elif fact.field == "kpi":  # its baseline, given apart or in the line (「有収率（現状88.4%）の向上」)
-        said = " ".join([fact.baseline, *re.findall(r"現状(?:値)?[^）)】]*", fact.text)])
-    elif fact.field in ("milestone", "final_goal", "kgi"):
-        return False
-    else:
-        said = fact.text
-    if q is None:
-        return bool(unit_pattern(unit).search(said))
-    return any(_figure_fits(said, m, unit, q) for m in unit_pattern(unit).finditer(said))
-
-
-def _year_cells(fact, years: list[int]) -> str:
-    """A milestone row's cells for the asked years (R9 of 「R8: 2回 / R9: 実施」 is 「実施」)."""
-    cells = getattr(fact, "cells", None) or ()
-    if not cells:
-        return fact.text
-    said = [value for label, value in cells if (m := re.fullmatch(r"R(\d+)", label.strip())) and 2018 + int(m.group(1)) in years]
-    return " / ".join(said)
-
-
-_TOTAL = re.compile(r"全部で|合計|全体で|総数|総計|トータル|あわせて|合わせて")
-
-
-def _yearly_figure(text: str, m: re.Match) -> bool:
-    """「年間50橋」「50件/年」: a count per year (「5年間で合計250橋」 is not one)."""
-    return bool(re.search(r"(?<![\d０-９])(年間|毎年|年に|1年|一年)\s*$", text[max(0, m.start() - 4):m.start()])
-                or re.match(r"\s*[/／]\s*年", text[m.end():]))
-
-
-_RATE_LABEL = re.compile(r"([一-龥ァ-ヶー]{1,8})(?:率|割合)※?[^\d。、]{0,10}$")
-
-
-def _figure_fits(text: str, m: re.Match, unit: str, q: Question) -> bool:
-    """A figure answers the question's number only if it is of the asked kind: a labelled rate
-    (「有効回収率 36.3%」「所有率については70%」) answers only a question that shares a letter of
-    its label (回答率 ~ 回収率, not 参加率 ~ 所有率)."""
-    if _TOTAL.search(q.text) and not _YEARLY.search(q.text) and _yearly_figure(text, m):
-        return False  # 「全部でいくつ」 is no yearly count (「年間50橋」)
-    if _YEARLY.search(q.text) and not _TOTAL.search(q.text) and _TOTAL.search(text[max(0, m.start() - 8):m.start()]):
-        return False  # 「年に何橋」 is no total (「5年間で合計250橋」)
-    if unit == "%":
-        label = _RATE_LABEL.search(text[max(0, m.start() - 30):m.start()])
-        if label and not set(re.findall(r"[一-龥]", label.group(1))) & set(q.text):
-            return False
-    return True
-
-
-def _counted_with(text: str, unit: str) -> bool:
-    """A number written with the counter itself (「280手続」), not a bare table cell (「手続き数: 280」)."""
-    forms = counter_forms(unit)
-    return bool(re.search(r"\d[\d,.]*\s*(?:万)?\s*(?:" + "|".join(map(re.escape, forms)) + ")", text))
-
-
-def _names_the_rate(text: str, q: Question) -> bool:
-    """The text labels a percentage with the rate the question names (回収率 → 「回答率:41%」)."""
-    said = q.text + (" " + q.focus.topic if q.follow_up and q.focus is not None else "")  # 「延岡市のほうは？」 after 回収率
-    asked = {c for m in re.finditer(r"([一-龥]{1,4}?)(?:率|割合)", said) for c in m.group(1)}
-    if not asked:
-        return False
-    for m in re.finditer(r"\d+(?:\.\d+)?\s*[%％]", text):
-        label = _RATE_LABEL.search(text[max(0, m.start() - 30):m.start()])
-        if label and asked & set(re.findall(r"[一-龥]", label.group(1))):
-            return True
-    return False
-
-
-FIGURE = re.compile(r"\d[\d,.]*")  # a number as written (967, 52,187, 88.4)
-_YEARLY = re.compile(r"年間|毎年|年に|1年|一年|/年|／年")
-_SUBSET = re.compile(r"(その|この|それの)うち|うち[、,]|内訳")
-_BREAKDOWN = re.compile(r"内訳|別[にのでは]|ごと[にのでは]")
-
-
-def _unreported_breakdown(q: Question, picked: list[ScoredFact]) -> str:
-    """A number broken down by a group (20代, 男性, 年代の内訳) must be in the figure itself."""
-    if not asks_quantity(q) and not _BREAKDOWN.search(q.text):
-        return ""
-    for group in GROUP.findall(q.text):
-        if not any(group in p.fact.text for p in picked):
-            return f"{group}についての内訳は計画に書かれていません"
-        if q.units and not any(_group_figure(p.fact.text, group, q.units) for p in picked):
-            # 「年代別に何人ずつ」: a figure in the asked unit beside the group, not a caption (年代ごとの回答数(人))
-            return f"{group}ごとの{UNIT_NAMES.get(q.units[0], q.units[0] + 'の数')}は計画に書かれていません"
-    return ""
-
-
-# A dimension asked for (年代別) is reported by its groups (70代, 女性)
-_GROUP_MEMBERS = {"年代": r"\d+代", "年齢": r"\d+(?:代|歳)", "性別": "男性|女性", "男女": "男性|女性"}
-
-
-def _group_figure(text: str, group: str, units: list[str]) -> bool:
-    """The text gives a number counted in one of ``units`` within a few letters of the group."""
-    member = _GROUP_MEMBERS.get(group, re.escape(group))
-    for m in re.finditer(member, text):
-        near = text[max(0, m.start() - 12):m.end() + 16]
-        if any(u.search(near) for u in (unit_pattern(x) for x in units)):
-            return True
-    return False
 
 
 def _other_years(first: ScoredFact, pool: list[ScoredFact]) -> list[ScoredFact]:
@@ -355,13 +244,6 @@ def _other_years(first: ScoredFact, pool: list[ScoredFact]) -> list[ScoredFact]:
 def _kpi_key(text: str) -> str:
     """A KPI line without its values: 「繁忙期の…削減【1割/日数】」→「繁忙期の…削減」."""
     return re.sub(r"[【（(].*$", "", text).strip()
-
-
-UNIT_NAMES = {"人": "人数", "名": "人数", "件": "件数", "%": "割合（%）", "回": "回数", "点": "点数"}
-
-
-def asks_quantity(q: Question) -> bool:
-    return bool(q.units) or (q.asks_for("target", "baseline") and asks_number(q.text))
 
 
 def _blank_date(q: Question, first: ScoredFact, near: list[ScoredFact]) -> str:
@@ -425,10 +307,10 @@ def _compare(q: Question, pool: list[ScoredFact]) -> Selection:
         best = mine[0]
         near = [s for s in mine if s.group == best.group or s.score >= best.score - PART_MARGIN]
         if units[plan]:  # the best that shows the asked counter, of the asked kind (回収率 ~ 回答率, not any %)
-            near = ([s for s in near if any(_shows(s.fact, u, False, q) for u in units[plan])]
+            near = ([s for s in near if any(shows(s.fact, u, False, q) for u in units[plan])]
                     or [s for s in near if any(shows_unit(s.fact, u) for u in units[plan])] or near)
             if "%" in units[plan]:  # a rate labelled as asked (回答率:41%) before other percentages
-                near.sort(key=lambda s: not _names_the_rate(s.fact.text, q))
+                near.sort(key=lambda s: not names_the_rate(s.fact.text, q))
             best = near[0]
         choice = _prefer(near, hard, best)
         picked.append(choice)
@@ -479,37 +361,3 @@ def _two_of_one_plan(q: Question, pool: list[ScoredFact], hard: list[str]) -> Se
     if not picked:
         picked = pool[:1]
     return Selection(q, picked=picked, support=[], ranked=pool)
-
-
-def _support(picked: list[ScoredFact], pool: list[ScoredFact], open_question: bool = False) -> list[ScoredFact]:
-    """Next-best facts of the picked facts' measures or sections (not repeating them).
-    An open question (what does it do, why) takes them from further down: the measure's
-    other sentences are the answer's body."""
-    groups = {p.group for p in picked}
-    texts = {p.fact.text for p in picked}
-    floor = picked[0].score - (OPEN_SUPPORT_MARGIN if open_question else SUPPORT_MARGIN)
-    out = []
-    for s in pool:
-        if s in picked or s.fact.text in texts or s.group not in groups or s.score < floor:
-            continue
-        if s.fact.field in ("summary",) or _repeats(s.fact.text, texts):
-            continue
-        out.append(s)
-        texts.add(s.fact.text)
-        if len(out) == MAX_SUPPORT:
-            break
-    return out
-
-
-def _bigrams(text: str) -> set[str]:
-    text = "".join(ch for ch in text if not ch.isspace())
-    return {text[i:i + 2] for i in range(len(text) - 1)}
-
-
-def _repeats(text: str, shown: set[str]) -> bool:
-    """Most of the sentence is already said (the background line that restates a KPI)."""
-    grams = _bigrams(text)
-    if not grams:
-        return True
-    said = set().union(*(_bigrams(t) for t in shown)) if shown else set()
-    return len(grams & said) / len(grams) >= 0.7

@@ -18,7 +18,8 @@ from pathlib import Path
 
 from assistant.conversation import Conversation
 from assistant.guard import clean_question
-from assistant.reader import Reader, Reading, join_readings
+from assistant.join import join_readings
+from assistant.reader import Reader, Reading
 from assistant.retrieve import MeasureHit
 from assistant.settings import Settings
 from assistant.streaming import stream_answer

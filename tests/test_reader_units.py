@@ -504,7 +504,7 @@ def test_a_count_of_procedures_asked_with_ikutsu_is_shown_in_ken():
 
 def test_a_number_counted_with_its_counter_is_told_from_a_table_cell():
     """「280手続」 counts in 手続; 「オンライン手続き数: 280」 is a bare cell under a heading."""
-    from assistant.select import _counted_with
+    from assistant.figures import counted_with as _counted_with
 
     assert _counted_with("R8: 280手続 / R12: 500手続", "手続")
     assert not _counted_with("R8: オンライン手続き数: 280", "手続")
@@ -513,7 +513,7 @@ def test_a_number_counted_with_its_counter_is_told_from_a_table_cell():
 
 def test_two_parts_answered_from_the_same_fact_say_it_once():
     """「…使うの？…使いこなせてるの？」 both answered by one sentence: the joined answer says it once."""
-    from assistant.reader import join_readings
+    from assistant.join import join_readings
     from assistant.types import Answer
 
     class R:  # a Reading's shape, enough for joining

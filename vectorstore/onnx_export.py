@@ -155,12 +155,7 @@ def quantize_onnx(source: Path, dest: Path) -> Path:
             raise ModelError(f"int8 版の書き出しで重みファイル {ONNX_DATA} ができませんでした。")
         shutil.copyfile(source / TOKENIZER_FILE, work / TOKENIZER_FILE)
         _check_against_exact(source, work)
-        record_manifest(work, opset=OPSET, quantized="int8 per-channel (MatMul)",
-                        from_sha256=sha256_file(source / ONNX_DATA))
-        if dest.exists():
-            shutil.rmtree(dest)
-        work.rename(dest)
-        work.mkdir()  # let TemporaryDirectory clean up an empty folder
+        _publish(work, dest, opset=OPSET, quantized="int8 per-channel (MatMul)", from_sha256=sha256_file(source / ONNX_DATA))
     return dest
 
 
@@ -202,12 +197,17 @@ def export_onnx(source: Path, dest: Path) -> Path:
             raise ModelError(f"ONNX の書き出しで重みファイル {ONNX_DATA} ができませんでした。")
         write_text_only_tokenizer(source, work / TOKENIZER_FILE)
         _check_against_torch(reference, work)
-        record_manifest(work, opset=OPSET, torch=torch.__version__)
-        if dest.exists():
-            shutil.rmtree(dest)
-        work.rename(dest)
-        work.mkdir()  # let TemporaryDirectory clean up an empty folder
+        _publish(work, dest, opset=OPSET, torch=torch.__version__)
     return dest
+
+
+def _publish(work: Path, dest: Path, **manifest: object) -> None:
+    """Record the checked files' manifest and put the folder in place of ``dest``."""
+    record_manifest(work, **manifest)
+    if dest.exists():
+        shutil.rmtree(dest)
+    work.rename(dest)
+    work.mkdir()  # let TemporaryDirectory clean up an empty folder
 
 
 def write_text_only_tokenizer(source: Path, dest: Path) -> None:
