@@ -31,6 +31,7 @@ FOCUS_ASKS = ("target", "baseline", "final", "department", "survey")  # kinds a 
 B_FIELD = 0.12  # per unit of field affinity with what is asked
 B_YEAR = 0.2  # the fact is about the asked year
 B_YEAR_OTHER = 0.15  # the fact is about another year
+B_PAST = 0.12  # a sentence in the past tense, for a question about what was done (これまでに…した)
 B_UNIT = 0.08  # the fact shows a number in the asked counter
 B_TERM = 0.5  # a glossary term the question names literally
 B_PERIOD = 0.4  # the plan period (from the plan list) when the question asks for it
@@ -72,6 +73,7 @@ _ENUMERATED = re.compile(r"[①-⑳]|(?:^|\s)- ")
 _NAMED = re.compile(r"「[^「」]{2,}(?:「[^「」]*」[^「」]*)*」(?:を|が|は|と)?[^。「」]{0,20}?(?:として|という|と呼|と称|と名付)"
                     r"|(?:策定した|策定された|掲げる|名称|愛称|通称|呼ばれる)[^。「」]{0,6}「[^「」]{4,}")
 _SURVEY_FIGURE = re.compile(r"(回答|答え)[^。]{0,20}\d+(\.\d+)?\s*[%％]")
+_PAST = re.compile(r"(ました|でした|てきた|した)[。\s]*$")
 _DATE = re.compile(r"(\d{4}年|令和\s*\d+|平成\s*\d+|R\s?\d+|\d+年度|\d+月|年度末)")
 
 
@@ -145,12 +147,14 @@ def satisfies(fact: Fact, ask: str) -> bool:
         return fact.field in ("final_goal", "kgi", "goal_state")
     if ask == "definition":
         return fact.field == "glossary"
-    if ask == "survey":  # the survey, or a figure from it quoted elsewhere (「…と回答した割合は44%」)
-        return fact.field == "survey" or bool(_SURVEY_FIGURE.search(fact.text) and re.search(r"アンケート|調査", fact.text))
+    if ask == "survey":  # the survey, or a figure from it quoted elsewhere (「…と回答した割合は44%」), not a target
+        return fact.field == "survey" or fact.field not in ("kpi", "milestone", "final_goal", "kgi") and bool(_SURVEY_FIGURE.search(fact.text) and "アンケート" in fact.text)
     if ask == "reason":  # why: a background or narrative sentence, not a target or a date
         return fact.field in ("background", "section")
     if ask == "name":
         return bool(_NAMED.search(fact.text))
+    if ask == "past":  # what was done: a sentence in the past tense (「…を構築しました」)
+        return bool(_PAST.search(fact.text))
     if ask == "items":  # an enumerated list (① … ② …, - … - …)
         return len(_ENUMERATED.findall(fact.text)) >= 2
     return True
@@ -200,6 +204,8 @@ class FactTable:
         self._unit_masks: dict[str, np.ndarray] = {}
         self._holders: dict[str, np.ndarray] = {}
         self.captions = np.array([bool(_CAPTION.match(f.text)) for f in facts], dtype=bool)
+        self.blank_baseline = np.array([bool(_BLANK_BASELINE.search(f.text)) for f in facts], dtype=bool)
+        self.past = np.array([bool(_PAST.search(f.text)) for f in facts], dtype=bool)
         self.glossary_names = {i: re.split(r"[（(:：]", f.text)[0].strip() for i, f in enumerate(facts)
                                if f.field == "glossary"}
 
@@ -302,7 +308,10 @@ def score_facts(q: Question, table: FactTable, keyword_index, vector: list[float
         keys = {(p, f"m{n}") for p, n in q.measures} | {(p, f"s:{key}") for p, key in q.sections}
         hit = np.array([g in keys for g in table.groups])
         hard = [a for a in q.asks if a in FOCUS_ASKS]
-        if q.measures_named or not hard or np.any(hit & table.holds(hard[0])):
+        held = table.holds(hard[0]) if hard else None
+        if hard and hard[0] == "baseline":  # 「現状値 —」 answers too: the block says it gives none
+            held = held | table.blank_baseline
+        if q.measures_named or not hard or np.any(hit & held):
             parts["measure"] = hit * (B_NAMED_MEASURE if q.measures_named else B_FOCUS)
         # else: a follow-up asks for a kind of fact its block does not hold (「何で測るの？」 after
         # the vision): the block gives way, the plan stays.
@@ -317,6 +326,8 @@ def score_facts(q: Question, table: FactTable, keyword_index, vector: list[float
             ok |= table.year_mask(y)
         other = (table.years > 0) & ~ok
         parts["year"] = B_YEAR * ok - B_YEAR_OTHER * other
+    if q.asks_for("past"):  # 「これまでに何をした？」: what the plans report as done
+        parts["past"] = B_PAST * table.past
     if q.units:
         parts["unit"] = B_UNIT * sum(table.unit_mask(u) for u in q.units)
     if q.asks_for("period"):

@@ -25,6 +25,8 @@ def shows(fact, unit: str, now: bool, q: Question | None = None) -> bool:
     number must also fit it (:func:`_figure_fits`)."""
     if not now:
         said = year_cells(fact, q.years) if q is not None and q.years and fact.field == "milestone" else fact.text
+        if fact.field == "kpi" and q is not None and not q.asks_for("baseline", "now"):  # 「有収率（現状88.4%）の向上」 sets no figure to reach: the bracket is the baseline
+            said = _INLINE_BASELINE.sub("", said)
     elif fact.field == "kpi":  # its baseline, given apart or in the line (「有収率（現状88.4%）の向上」)
         said = " ".join([fact.baseline, *re.findall(r"現状(?:値)?[^）)】]*", fact.text)])
     elif fact.field in ("milestone", "final_goal", "kgi"):
@@ -33,7 +35,23 @@ def shows(fact, unit: str, now: bool, q: Question | None = None) -> bool:
         said = fact.text
     if q is None:
         return bool(unit_pattern(unit).search(said))
+    if unit == "%" and not _says_degree(fact, q):
+        return False
     return any(_figure_fits(said, m, unit, q) for m in unit_pattern(unit).finditer(said))
+
+
+# A measured degree the question names (満足度, 認知度, 習熟度): a percentage of something else does not answer it.
+_DEGREE = re.compile(r"([一-龥]{2})度")
+_NOT_DEGREES = {"年度", "程度", "制度", "今度", "頻度", "毎年", "来年", "昨年", "本年", "前年", "初年", "次年", "当年", "最終年", "支度", "丁度"}
+
+
+def _says_degree(fact, q: Question) -> bool:
+    said = q.text + (" " + q.focus.topic if q.follow_up and q.focus is not None and not q.measures_named else "")
+    stems = {m.group(1) for m in _DEGREE.finditer(said) if m.group(0) not in _NOT_DEGREES and not m.group(1).endswith("年")}
+    return not stems or any(stem in fact.text or stem in fact.context for stem in stems)
+
+
+_INLINE_BASELINE = re.compile(r"[（(]\s*現状(?:値)?[^）)]*[）)]")
 
 
 def year_cells(fact, years: list[int]) -> str:
@@ -74,7 +92,7 @@ def _figure_fits(text: str, m: re.Match, unit: str, q: Question) -> bool:
 
 def counted_with(text: str, unit: str) -> bool:
     """A number written with the counter itself (「280手続」), not a bare table cell (「手続き数: 280」)."""
-    forms = counter_forms(unit)
+    forms = ("%", "％", "割") if unit == "%" else counter_forms(unit)
     return bool(re.search(r"\d[\d,.]*\s*(?:万)?\s*(?:" + "|".join(map(re.escape, forms)) + ")", text))
 
 
@@ -84,7 +102,7 @@ def names_the_rate(text: str, q: Question) -> bool:
     asked = {c for m in re.finditer(r"([一-龥]{1,4}?)(?:率|割合)", said) for c in m.group(1)}
     if not asked:
         return False
-    for m in re.finditer(r"\d+(?:\.\d+)?\s*[%％]", text):
+    for m in re.finditer(r"\d+(?:\.\d+)?\s*[%％]|\d\s*割", text):  # 「受診率は4割以下」 too
         label = _RATE_LABEL.search(text[max(0, m.start() - 30):m.start()])
         if label and asked & set(re.findall(r"[一-龥]", label.group(1))):
             return True

@@ -170,7 +170,8 @@ def select(q: Question, ranked: list[ScoredFact], words: list[tuple[str, ...]] |
         # in a network is not another measure's 「全12医療機関」)
         # a follow-up on the same milestone row (「次の年は何回？」) is answered by that row alone
         same_row = q.same_topic and q.focus is not None and first.fact.id in q.focus.rows
-        holder = next((s for s in near if shows(s.fact, unit, now, q) and (
+        from_survey = q.asks_for("survey") and satisfies(first.fact, "survey")  # a survey's number comes from a survey
+        holder = next((s for s in near if shows(s.fact, unit, now, q) and (not from_survey or satisfies(s.fact, "survey")) and (
             s is first if same_row else (s.group == first.group or s.score >= first.score - SWITCH_MARGIN))), None)
         if holder is None:
             counted = f"{UNIT_NAMES.get(unit, unit + 'の数')}で示した値"

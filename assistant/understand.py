@@ -42,7 +42,7 @@ ASKS: dict[str, re.Pattern[str]] = {
                        r"|具体的|詳しく|について|教えて|仕組み|できるように)"),
     # how something changes for people (「橋の点検ってどう変わるの？」): what will be introduced or done
     "change": re.compile(r"(どう変わ|何が変わ|(便利|楽|らく)に(なる|なり)|どう良くな|どう便利)"),
-    "compare": re.compile(r"(比較|違い|違う|比べ|両市|両方|それぞれ|どちら|共通|ずつ)"),
+    "compare": re.compile(r"(比較|違い|違う|比べ|両市|両方|それぞれ|どちら|どっち|共通|ずつ)"),
     # the items a list names (「どの税が対象？」「対象は何？」): an enumerated fact answers
     "items": re.compile(r"((どの|どんな|何の|なんの|どういう)[一-龥ァ-ヶー]{1,6}(が|も)?(対象|含まれ)|(何|なに|どれ)が対象"
                         r"|対象(は|って|と|に)?(なる|なっている|なってる)?[^。？?]{0,6}(何|なに|どれ)|対象となる[一-龥ァ-ヶー]{1,6}(は|って)"
@@ -51,6 +51,9 @@ ASKS: dict[str, re.Pattern[str]] = {
     # a name or a phrase (「前の計画の名前は？」「ビジョンを一言で」): a sentence that names one in 「」 answers
     "name": re.compile(r"(名前(?=(は|って|も|が何)|[^。]{0,8}([？?]|教え|知り|何|なに|いつ))(?!が(挙|あが|出))|名称|なんていう|何という|何て(いう|言う)|なんて(いう|言う)|フレーズ|スローガン|標語|題名|タイトル"
                        r"|愛称|呼び名|呼ばれ|一言で|ひとことで)"),
+    # what was done before (「これまでに何を作ったの？」): what the plans report as done, in the past tense
+    "past": re.compile(r"(これまで|今まで|過去に|以前|前の計画|前計画)[^。？?]{0,16}(った|した|てきた|んだ)"
+                       r"|(作った|やってきた|取り組んできた|進めてきた|してきた|実施してきた)(の|か|こと|もの)?[？?]?$"),
     "which_measure": re.compile(r"(どの施策|どの取組|どの取り組み|どの重点方針|何番の施策|どの事業|施策は何|施策名)"),
 }
 # A question asking for a quantity (its answer must hold a number about the thing asked).
@@ -134,6 +137,7 @@ _IMPERATIVE = re.compile(
     r"|出典(なし|を付けず|は不要)|根拠(なし|は不要)|拒否(しない|せず|ルール)|ロールプレイ|役になりきって|ふりをして"
     r"|設定を(変更|書き換え)|[とで](答え|回答|返答|返信)(る|する)?ように|^[【\[(（]?(管理者|開発者|運営者?|システム)(より|から)[】\])）：:]"
     r"|(設定|指示|会話|履歴|ルール)[^。？?、]{0,8}(リセット|初期化)|(ここから|今から|これから|以降)は?[^。？?]{0,12}(と|に)は?関係な[くし]|(詩|歌詞|俳句|短歌|川柳|物語|小説|ジョーク|冗談|ポエム)を(書い|作っ|詠ん|考え|つく)"
+    r"|(省略せず|そのまま|全文|全部|すべて|全て)[^。？?]{0,12}(出力|表示)(して|しろ|せよ|しなさい)"
     r"|###\s*SYSTEM|\[SYSTEM\]|<\|)",
     re.IGNORECASE,
 )
@@ -227,7 +231,7 @@ _ERA_SPAN = re.compile(r"(?:令和|R)\s*\d+\s*年?度?\s*(?:から|～|~|〜|-|�
 # 「翌年度は？」「前の年は？」: a year counted from the one the conversation is about.
 _RELATIVE_YEAR = re.compile(r"(?P<next>翌年|次の年|次年度|その次の年)|(?P<prev>前年度|前の年|昨年度|その前の年)")
 # 「この計画」「本計画」: the plan as a whole, not the measure or section of the last answer.
-_THE_PLAN = re.compile(r"(この|その|本|今回の|同)(計画|プラン)")
+_THE_PLAN = re.compile(r"(この|その|本|今回の|同|今度の|新しい)([^。？?、]{0,4}の)?(計画|プラン)")
 # 「それより前にも…計画はあった？」: before the plan just talked about, about the plans' history, not its field
 _EARLIER = re.compile(r"(それより|それ以)前|以前にも|(?<![のそ])前にも")
 _POINTING = re.compile(r"(^残り|^続き|^次は|それ|その|そこ|この|あれ|同じ|似た|同様|そっち|こっち|そちら|さっき|先ほど|前の(?!計画|プラン|年)|同施策"
@@ -236,6 +240,9 @@ _POINTING = re.compile(r"(^残り|^続き|^次は|それ|その|そこ|この|�
 
 YEARLY_ASKS = {"target", "baseline", "when", "final", "now"}
 FOLLOW_UP_CHARS = 40  # a longer question without a pointing word stands on its own
+# 「インシデント対応訓練のほうは？」「じゃあスマホ教室は？」: a thing named and nothing asked — the last
+# question again, about that thing
+_ELLIPTIC = re.compile(r"^[^。？?、]{1,24}?(の(ほう|方)|について|に関して)?(は|って|も)[？?]?$")
 
 
 def is_follow_up(text: str, has_own_topic: bool) -> bool:
@@ -265,6 +272,8 @@ def understand(raw: str, plans: dict[str, PlanInfo], known: dict[str, set[int]],
     for m in _ERA_SPAN.finditer(text):  # 「令和8年度から12年度」: the second year is 令和 too
         years = sorted(set(years) | {2018 + int(m.group(2))})
     asks = asks_in(text)
+    if "past" in asks and not ASKS["past"].search(asking_sentences(text)):
+        asks.remove("past")  # 「…と聞きました。前の計画の名前は？」: the past tense only frames the question
     if len(named) > 1 and "compare" not in asks:
         asks.append("compare")
     q = Question(raw=raw, text=text, search_text=text, plans=scoped, plan_named=bool(scoped), cities_named=named,
@@ -277,7 +286,8 @@ def understand(raw: str, plans: dict[str, PlanInfo], known: dict[str, set[int]],
         step = _RELATIVE_YEAR.search(text)
         if step:
             q.years = [y + (1 if step.group("next") else -1) for y in focus.years]
-    if focus is not None and not measures and (continues or is_follow_up(text, bool(own))):
+    elliptic = focus is not None and not asks and bool(_ELLIPTIC.match(text))
+    if focus is not None and not measures and (continues or elliptic or is_follow_up(text, bool(own))):
         about_plan = bool(_THE_PLAN.search(text) or _EARLIER.search(text)) and not continues
         pointing = bool(_POINTING.search(_THE_PLAN.sub("", text)))
         inherit(q, focus, keep_topic=not about_plan and (continues or not own or pointing))
@@ -310,6 +320,10 @@ def inherit(q: Question, focus: Focus, keep_topic: bool) -> None:
     if not q.plans and not switched:
         q.plans = list(focus.plans) if len(focus.plans) == 1 or keep_topic else []
     if not keep_topic:
+        if not own_asks and _ELLIPTIC.match(q.text):  # 「じゃあスマホ教室は？」: what was asked, of another thing
+            q.asks = [a for a in focus.asks if a != "compare"]
+            q.units = q.units or list(focus.units)
+            q.years = q.years or list(focus.years)
         return
     if not switched:
         q.measures = list(focus.measures)

@@ -542,3 +542,73 @@ def test_a_kpi_line_beside_another_keeps_the_items_asked():
     both = SimpleNamespace(text="情報セキュリティ研修とインシデント対応訓練、それぞれ何人以上？", asks=["target"])
     assert _asked_items(line, both) == line
     assert _asked_items("職員を対象に研修を実施 【400名以上／年間延べ人数】", one) == "職員を対象に研修を実施 【400名以上／年間延べ人数】"
+
+
+# --- kinds pinned after the hq set (examples written for this file) ----------------------------
+
+
+def test_a_thing_named_alone_asks_the_earlier_question_about_it():
+    focus = Focus(plans=("oita",), measures=(("oita", 30),), asks=("target",), units=("人",),
+                  topic="職員のセキュリティ訓練は何人参加させる目標？")
+    q = ask("じゃあ情報セキュリティ研修のほうは？", focus)
+    assert q.follow_up and q.asks == ["target"] and q.units == ["人"] and q.plans == ["oita"]
+    assert ask("研修のほうはいつから？", focus).asks == ["when"]  # its own ask wins
+
+
+@pytest.mark.parametrize(("question", "past"), [
+    ("延岡市はこれまでに救急の分野で何を作ったの？", True),
+    ("以前の計画で子育ての分野は何をしたんですか", True),
+    ("前の計画が終わったと聞きました。新しい計画の期間は？", False),  # the past tense only frames it
+    ("救急の分野でこれから何をする？", False),
+])
+def test_what_was_done_is_asked_in_the_past_tense(question, past):
+    assert ("past" in ask(question).asks) is past
+
+
+def test_a_past_question_prefers_the_sentence_that_reports_what_was_done():
+    from assistant.fact_search import _PAST
+
+    assert _PAST.search("救急車等の運行管理を行う「QaaSシステム」を構築しました。")
+    assert not _PAST.search("搬送中のバイタル情報を医療機関と共有します。")
+
+
+def test_a_baseline_in_a_kpi_line_is_no_target_to_reach():
+    from assistant.figures import shows
+
+    line = fact("【水道】有収率（現状88.4%）の向上及び漏水箇所の特定に要する人員の削減", field="kpi").fact
+    assert not shows(line, "%", False, ask("水道の有収率は最終的に何%まで上げる目標？"))
+    assert shows(line, "%", False, ask("有収率は現状何%で、目標は？"))  # the baseline is asked too
+    assert shows(line, "%", True, ask("有収率は今何%？"))
+
+
+def test_a_degree_asked_is_answered_only_by_a_figure_of_that_degree():
+    from assistant.figures import shows
+
+    rate = fact("パソコンは市民の82%が利用している", measure=None, field="survey").fact
+    liked = fact("「満足」と回答した割合は44%でした", measure=None, field="survey").fact
+    q = ask("市のデジタル施策の満足度は何%だった？")
+    assert not shows(rate, "%", False, q) and shows(liked, "%", False, q)
+    assert shows(rate, "%", False, ask("年度ごとの回収率は何%？"))  # 年度 names no degree
+
+
+def test_a_target_line_is_no_survey_result():
+    kpi = fact("「学校における教育の情報化の実態等に関する調査」で「できる」と回答する教員の割合 【96%】", field="kpi").fact
+    quoted = fact("今回実施した市民アンケートにおいて「満足」と回答した割合は44%でした。", measure=None,
+                  field="section").fact
+    assert not satisfies(kpi, "survey") and satisfies(quoted, "survey")
+
+
+def test_a_survey_figure_is_not_taken_from_a_measure_nearby():
+    q = ask("市民アンケートで、スマホを持っている人は何%でしたか？")
+    survey = fact("アンケートの郵送回答は1,273件でした", measure=None, field="survey", score=1.5)
+    teachers = fact("ICTを活用して指導できる教員の割合 92.4%", measure="24", field="background", score=1.4)
+    assert select(q, [survey, teachers]).refused
+
+
+def test_a_rate_written_in_tenths_is_the_named_rate():
+    """「受診率は4割以下」 names the asked rate; another measure's 「満足度の現状値は44%」 does not."""
+    q = ask("特定健診の受診率ってどれぐらい？")
+    said = fact("早期発見のための特定健診等の受診率は4割以下が続く状況にあります。", field="background", score=2.0)
+    other = fact("各分野におけるデジタル施策の満足度の現状値は44%", field="baseline", score=1.4)
+    sel = select(q, [said, other])
+    assert not sel.refused and sel.picked[0] is said
