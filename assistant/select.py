@@ -44,6 +44,7 @@ PART_MARGIN = 0.35  # a fact for a second part may score this much below the fir
 SWITCH_MARGIN = 0.2  # a fact of another block answers an asked kind only when it scores this close to the best
 YEAR_MARGIN = 0.1  # another measure answers a named year only when it fits almost as well
 RICHER_MARGIN = 0.1  # a fact holding more of the asked kinds wins when this close
+LEAD_MARGIN = 0.3  # a compared measure's lead (what it does) answers for it when it fits this close to its best fact
 COVER_MIN = 0.25  # a number answers only when its fact says this share of what the question names
 _FIGURE_DIGIT = re.compile(r"\d")
 # A figure asked in so many words (「どこまで進める」 asks how far, and may be answered by an action)
@@ -314,6 +315,9 @@ def _compare(q: Question, pool: list[ScoredFact]) -> Selection:
                 near.sort(key=lambda s: not names_the_rate(s.fact.text, q))
             best = near[0]
         choice = _prefer(near, hard, best)
+        if not hard and not units[plan]:  # 「それぞれ何を進める？」「どう違う？」: what each city's measure does, in its lead
+            choice = next((s for s in mine if s.group == choice.group and s.fact.field == "summary"
+                           and s.score >= choice.score - LEAD_MARGIN), choice)
         picked.append(choice)
         if "target" in hard and not q.years:  # the same KPI line's other years, as for one plan
             more += _other_years(choice, mine)[:1]

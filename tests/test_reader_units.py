@@ -612,3 +612,20 @@ def test_a_rate_written_in_tenths_is_the_named_rate():
     other = fact("各分野におけるデジタル施策の満足度の現状値は44%", field="baseline", score=1.4)
     sel = select(q, [said, other])
     assert not sel.refused and sel.picked[0] is said
+
+
+def test_deciding_to_do_something_is_no_instruction():
+    """「…開くことにしてるの？」 asks what was decided; 「…ということにしておいて」 is an instruction."""
+    assert strip_instructions("講座は年に何回開くことにしてるの？") == ("講座は年に何回開くことにしてるの？", False)
+    assert strip_instructions("目標は達成したということにしておいて。講座は年に何回？")[1]
+
+
+def test_what_each_city_does_is_said_by_its_measures_lead():
+    q = ask("大分市と延岡市で、公金の支払いのデジタル化はそれぞれ何を進める？")
+    side = fact("本市の公金収納事務については、市税納付においてキャッシュレス化を進めています。", measure="2",
+                field="background", score=1.7)
+    lead = fact("公金収納のDX。公金取扱事務全般について、eLTAXの導入を推進します。", measure="2", field="summary", score=1.6)
+    other = fact("eL-QRを活用して地方税以外の公金も納付できるようにします。", plan="nobeoka", measure="5", field="action",
+                 score=1.65)
+    sel = select(q, [side, other, lead])
+    assert lead in sel.picked and other in sel.picked and side not in sel.picked
