@@ -31,6 +31,7 @@ FOCUS_ASKS = ("target", "baseline", "final", "department", "survey")  # kinds a 
 B_FIELD = 0.12  # per unit of field affinity with what is asked
 B_YEAR = 0.2  # the fact is about the asked year
 B_YEAR_OTHER = 0.15  # the fact is about another year
+B_EARLIER_PLAN = 0.3  # a sentence naming the city's own earlier plan (its name, when it ends), for 「前の計画」
 B_PAST = 0.12  # a sentence in the past tense, for a question about what was done (これまでに…した)
 B_UNIT = 0.08  # the fact shows a number in the asked counter
 B_TERM = 0.5  # a glossary term the question names literally
@@ -73,6 +74,9 @@ _ENUMERATED = re.compile(r"[①-⑳]|(?:^|\s)- ")
 _NAMED = re.compile(r"「[^「」]{2,}(?:「[^「」]*」[^「」]*)*」(?:を|が|は|と)?[^。「」]{0,20}?(?:として|という|と呼|と称|と名付)"
                     r"|(?:策定した|策定された|掲げる|名称|愛称|通称|呼ばれる)[^。「」]{0,6}「[^「」]{4,}")
 _SURVEY_FIGURE = re.compile(r"(回答|答え)[^。]{0,20}\d+(\.\d+)?\s*[%％]")
+# The city's own earlier plan, named in 「」 (with the end of its period, or as the one the city drew up).
+_PREDECESSOR = re.compile(r"(本市|当市)[^。]{0,30}「[^」]*計画[^」]*」[^。]{0,40}(計画期間を終え|期間が満了|終了|後継|引き継)"
+                          r"|(本市|当市)[^。]{0,10}(策定した|が策定)「[^」]*計画")
 _PAST = re.compile(r"(ました|でした|てきた|した)[。\s]*$")
 _DATE = re.compile(r"(\d{4}年|令和\s*\d+|平成\s*\d+|R\s?\d+|\d+年度|\d+月|年度末)")
 
@@ -205,6 +209,7 @@ class FactTable:
         self._holders: dict[str, np.ndarray] = {}
         self.captions = np.array([bool(_CAPTION.match(f.text)) for f in facts], dtype=bool)
         self.blank_baseline = np.array([bool(_BLANK_BASELINE.search(f.text)) for f in facts], dtype=bool)
+        self.predecessor = np.array([bool(_PREDECESSOR.search(f.text)) for f in facts], dtype=bool)
         self.past = np.array([bool(_PAST.search(f.text)) for f in facts], dtype=bool)
         self.glossary_names = {i: re.split(r"[（(:：]", f.text)[0].strip() for i, f in enumerate(facts)
                                if f.field == "glossary"}
@@ -326,6 +331,8 @@ def score_facts(q: Question, table: FactTable, keyword_index, vector: list[float
             ok |= table.year_mask(y)
         other = (table.years > 0) & ~ok
         parts["year"] = B_YEAR * ok - B_YEAR_OTHER * other
+    if q.asks_for("earlier_plan"):  # 「前の計画は？」: the sentence naming the city's own earlier plan
+        parts["earlier_plan"] = B_EARLIER_PLAN * table.predecessor
     if q.asks_for("past"):  # 「これまでに何をした？」: what the plans report as done
         parts["past"] = B_PAST * table.past
     if q.units:

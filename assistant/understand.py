@@ -54,6 +54,9 @@ ASKS: dict[str, re.Pattern[str]] = {
     # what was done before (「これまでに何を作ったの？」): what the plans report as done, in the past tense
     "past": re.compile(r"(これまで|今まで|過去に|以前|前の計画|前計画)[^。？?]{0,16}(った|した|てきた|んだ)"
                        r"|(作った|やってきた|取り組んできた|進めてきた|してきた|実施してきた)(の|か|こと|もの)?[？?]?$"),
+    # the plan this one follows (「前の計画は？」「どの計画の後継？」): the sentence naming the city's earlier plan
+    "earlier_plan": re.compile(r"(前の計画|前計画|以前の計画|前にあった計画|旧計画|前身)[^。？?]{0,12}(何|なに|どれ|どの|名前|名称|いつ|あった|ある|策定)"
+                               r"|後継|(それより|それ以)前[^。？?]{0,12}計画|(以前|(?<![のそ])前)にも[^。？?]{0,12}計画"),
     "which_measure": re.compile(r"(どの施策|どの取組|どの取り組み|どの重点方針|何番の施策|どの事業|施策は何|施策名)"),
 }
 # A question asking for a quantity (its answer must hold a number about the thing asked).

@@ -629,3 +629,20 @@ def test_what_each_city_does_is_said_by_its_measures_lead():
                  score=1.65)
     sel = select(q, [side, other, lead])
     assert lead in sel.picked and other in sel.picked and side not in sel.picked
+
+
+@pytest.mark.parametrize(("question", "earlier"), [
+    ("延岡市の今の計画の前にあった計画って何？", True),
+    ("この計画はどの計画の後継ですか", True),
+    ("それより前にも似たような計画はあった？", True),
+    ("前計画の期間中の取組を市はどう総括している？", False),  # about the earlier plan's results, not which it was
+])
+def test_which_plan_came_before_is_asked(question, earlier):
+    assert ("earlier_plan" in ask(question).asks) is earlier
+
+
+def test_the_sentence_naming_the_citys_earlier_plan_is_marked():
+    from assistant.fact_search import _PREDECESSOR
+
+    assert _PREDECESSOR.search("本市では、令和3年度に策定した「市情報化推進計画」が令和7年度末に計画期間を終えることから、新たな計画を策定します。")
+    assert not _PREDECESSOR.search("国は「デジタル社会の実現に向けた重点計画」を2021年12月に策定しました。")
