@@ -72,6 +72,8 @@ def _yearly_figure(text: str, m: re.Match) -> bool:
                 or re.match(r"\s*[/／]\s*年", text[m.end():]))
 
 
+_RESULT_BEFORE = re.compile(r"(現状値?|実績|回答した|答えた|回答は)[^。]{0,16}$")
+_RESULT_AFTER = re.compile(r"[^。]{0,4}(という結果|の結果|でした|であった|となっている|となりました)")
 _RATE_LABEL = re.compile(r"([一-龥ァ-ヶー]{1,8})(?:率|割合)※?[^\d。、]{0,10}$")
 
 
@@ -83,6 +85,9 @@ def _figure_fits(text: str, m: re.Match, unit: str, q: Question) -> bool:
         return False  # 「全部でいくつ」 is no yearly count (「年間50橋」)
     if YEARLY.search(q.text) and not TOTAL.search(q.text) and TOTAL.search(text[max(0, m.start() - 8):m.start()]):
         return False  # 「年に何橋」 is no total (「5年間で合計250橋」)
+    if q.asks_for("target", "final") and not q.asks_for("baseline", "now") and (
+            _RESULT_BEFORE.search(text[max(0, m.start() - 24):m.start()]) or _RESULT_AFTER.match(text[m.end():m.end() + 12])):
+        return False  # a target asked: a survey result or a current value (「回答した割合は44%という結果」) is none
     if unit == "%":
         label = _RATE_LABEL.search(text[max(0, m.start() - 30):m.start()])
         if label and not set(re.findall(r"[一-龥]", label.group(1))) & set(q.text):

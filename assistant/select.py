@@ -180,7 +180,7 @@ def select(q: Question, ranked: list[ScoredFact], words: list[tuple[str, ...]] |
             if cells:  # the row's cell for that year says something else (「実施」)
                 return _refuse(q, [first, *pool], f"その年度の工程表は「{cells}」で、{counted}は書かれていません")
             return _refuse(q, pool, f"{counted}は計画に書かれていません")
-        if picked[0].group == holder.group and shows(picked[0].fact, unit, now):
+        if shows(picked[0].fact, unit, now):
             picked.insert(0, holder)  # the first pick counts in that unit but something else: the holder answers
         elif (picked[0].group == holder.group and not any(shows(picked[0].fact, u, now, q) for u in q.units)
               and all(satisfies(holder.fact, a) for a in hard if satisfies(picked[0].fact, a))):

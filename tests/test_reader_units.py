@@ -646,3 +646,30 @@ def test_the_sentence_naming_the_citys_earlier_plan_is_marked():
 
     assert _PREDECESSOR.search("本市では、令和3年度に策定した「市情報化推進計画」が令和7年度末に計画期間を終えることから、新たな計画を策定します。")
     assert not _PREDECESSOR.search("国は「デジタル社会の実現に向けた重点計画」を2021年12月に策定しました。")
+
+
+def test_a_survey_result_is_no_target_to_reach():
+    """「それを最終的に何%まで上げたい？」: 「回答した割合は44%という結果」 is where it stands, not where it goes."""
+    from assistant.figures import shows
+
+    result = fact("「満足」と回答した割合は44%という結果であり、満足度は高くありません。", measure=None, field="section").fact
+    goal = fact("各分野におけるデジタル施策の満足度（目標値 70%）（現状値 44%）", plan="nobeoka", measure="1", field="kpi").fact
+    q = ask("満足度を最終的に何%まで上げたいの？")
+    assert not shows(result, "%", False, q) and shows(goal, "%", False, q)
+    assert shows(result, "%", True, ask("満足度は今何%？"))
+
+
+def test_a_target_elsewhere_leads_when_the_first_pick_holds_only_a_result():
+    q = ask("満足度は最終的に何%を目指すの？")
+    result = fact("「満足」と回答した割合は44%という結果でした。", measure=None, field="kgi", score=2.1)
+    goal = fact("各分野におけるデジタル施策の満足度（目標値 70%）（現状値 44%）", plan="oita", measure="1", field="kpi",
+                score=2.0)
+    sel = select(q, [result, goal])
+    assert sel.picked[0] is goal
+
+
+def test_an_intention_word_names_no_topic(fake_assistant):
+    """「…まで上げるつもり？」: つもり is no thing the figure must be about."""
+    reader = fake_assistant._current()[1]
+    q = understand("延岡市はデジタル施策の満足度を何％まで上げるつもり？", reader.plans, {"nobeoka": set(range(1, 8))})
+    assert all("積もり" not in w and "つもり" not in w for group in reader._topic_words(q) for w in group)
