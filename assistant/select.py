@@ -50,6 +50,7 @@ _FIGURE_DIGIT = re.compile(r"\d")
 # A figure asked in so many words (「どこまで進める」 asks how far, and may be answered by an action)
 _FIGURE_ASKED = re.compile(r"数は|数を|数って|数の目標|件数|人数|数値|数字|(?<!効)率|割合|いくつ|どれ(くらい|ぐらい|だけ)|どの(くらい|ぐらい)")
 _GENERIC_DEPT = re.compile(r"各課|各部局|各所属|関係課|関係各課|全庁|全課|各課等")
+_EXISTS = re.compile(r"(ある|あります|あった)(の|んです)?(か|かな|？|\?|$)|ありますか")
 _MONTH_ASKED = re.compile(r"何月|何日|いつ頃の何月|月日")
 _MONTH_SAID = re.compile(r"\d+\s*月|[０-９]+月|\d+\.\d+")  # 令和8年9月, 2025.12
 _SUBSET = re.compile(r"(その|この|それの)うち|うち[、,]|内訳")
@@ -196,7 +197,8 @@ def select(q: Question, ranked: list[ScoredFact], words: list[tuple[str, ...]] |
                 if more is not None:
                     picked.append(more)
     picked = list(dict.fromkeys(picked))
-    if q.years and (q.units or _FIGURE_ASKED.search(q.text)) and not any(_FIGURE_DIGIT.search(p.fact.text) for p in picked):
+    if (q.years and (q.units or _FIGURE_ASKED.search(q.text)) and not any(_FIGURE_DIGIT.search(p.fact.text) for p in picked)
+            and not _EXISTS.search(q.text)):  # 「その年度にも目標ってあるの？」 is answered by the target as written
         # 「令和7年度のアクセス数の目標は？」 where that year's target is an action (サイト改修を実施):
         # no figure is set for the year asked
         years = "・".join(f"{y}年度" for y in q.years)
@@ -219,8 +221,10 @@ def select(q: Question, ranked: list[ScoredFact], words: list[tuple[str, ...]] |
     if _MONTH_ASKED.search(q.text) and not any(_MONTH_SAID.search(p.fact.text) for p in picked):
         # 「何年何月から使える？」: the plans give fiscal years, not the month asked
         return _refuse(q, [*picked, *pool], "示されているのは年度までで、何月からかは計画に書かれていません")
-    numbered = [p for p in picked if re.search(r"\d", p.fact.text)] or picked
-    if words and weight and asks_quantity(q) and not q.measures:
+    numbered = [p for p in picked if re.search(r"\d", p.fact.text)]
+    if not numbered and not (_EXISTS.search(q.text) and q.years):  # 「その年度にも目標ってある？」 answered by a
+        numbered = picked  # target without a number has no number to check
+    if numbered and words and weight and asks_quantity(q) and not q.measures:
         # The number must be about what the question names (「外部の専門人材を何人」 is not
         # 「リーダー 25人」): the fact, its place and its measure's summary must say most of it.
         extra = about or (lambda _s: "")

@@ -82,6 +82,7 @@ _COUNTER_FORMS: dict[str, tuple[str, ...]] = {
 _ASKED_COUNTER = re.compile(r"何(" + "|".join(sorted(_COUNTER_FORMS, key=len, reverse=True)) + ")")
 _ASKED_RATE = re.compile(r"(何%|何％|何パーセント|割合|率([（(][^）)]{1,8}[）)])?(は|って|を|が|[、,])|何割|パーセント)")
 _ASKED_PEOPLE = re.compile(r"(人数|何万人)")
+_COUNT_NOUN = re.compile(r"(点)数(?=は|って|を|が|の目標|[？?])")  # 件数 may be counted in 橋, 手続…
 
 
 def _shows(forms: tuple[str, ...]) -> re.Pattern[str]:
@@ -226,6 +227,7 @@ def units_in(text: str) -> list[str]:
         units.append("%")
     if _ASKED_PEOPLE.search(text) and "人" not in units:
         units.append("人")
+    units += [m.group(1) for m in _COUNT_NOUN.finditer(text) if m.group(1) not in units]  # 「点数は？」: in 点
     units += [c for c in _counted_nouns(text) if c not in units]
     return list(dict.fromkeys(units))
 

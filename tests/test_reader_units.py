@@ -673,3 +673,21 @@ def test_an_intention_word_names_no_topic(fake_assistant):
     reader = fake_assistant._current()[1]
     q = understand("延岡市はデジタル施策の満足度を何％まで上げるつもり？", reader.plans, {"nobeoka": set(range(1, 8))})
     assert all("積もり" not in w and "つもり" not in w for group in reader._topic_words(q) for w in group)
+
+
+def test_whether_a_year_has_a_target_is_answered_by_the_target_as_written():
+    """「2025年度にもアクセス数の目標ってあるの？」 where that year's target is an action: say the action."""
+    focus = Focus(plans=("oita",), measures=(("oita", 20),), asks=("target",), years=(2026,), topic="サイトのアクセス数の目標は？")
+    action = fact("サイト改修を実施", measure="20", field="kpi", year=2025, score=2.0)
+    figure = fact("サイトアクセス数 【年間440,000件】", measure="20", field="kpi", year=2026, score=2.1)
+    sel = select(ask("2025年度にもアクセス数の目標ってあるの？", focus), [figure, action])
+    assert not sel.refused and sel.picked[0] is action
+    assert select(ask("2025年度のアクセス数の目標は何件？", focus), [figure, action]).refused
+
+
+def test_a_score_asked_is_counted_in_points():
+    """「具体的な点数は？」 asks a number in 点; 「件数は？」 leaves the counter to the thing counted (50橋)."""
+    from assistant.understand import units_in
+
+    assert units_in("自己点検の具体的な点数は？") == ["点"]
+    assert units_in("橋梁点検件数の目標を教えて") == []
