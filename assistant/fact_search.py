@@ -152,7 +152,7 @@ def satisfies(fact: Fact, ask: str) -> bool:
     if ask == "definition":
         return fact.field == "glossary"
     if ask == "survey":  # the survey, or a figure from it quoted elsewhere (「…と回答した割合は44%」), not a target
-        return fact.field == "survey" or fact.field not in ("kpi", "milestone", "final_goal", "kgi") and bool(_SURVEY_FIGURE.search(fact.text) and "アンケート" in fact.text)
+        return fact.field == "survey" or fact.field not in ("kpi", "milestone", "final_goal") and bool(_SURVEY_FIGURE.search(fact.text) and "アンケート" in fact.text)
     if ask == "reason":  # why: a background or narrative sentence, not a target or a date
         return fact.field in ("background", "section")
     if ask == "name":

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from assistant.fact_search import ScoredFact
+from assistant.fact_search import ScoredFact, satisfies
 from assistant.understand import Question, asks_number, counter_forms, unit_pattern
 
 __all__ = ["FIGURE", "GROUP", "TOTAL", "UNIT_NAMES", "YEARLY", "asks_quantity", "counted_with", "names_the_rate",
@@ -29,8 +29,8 @@ def shows(fact, unit: str, now: bool, q: Question | None = None) -> bool:
             said = _INLINE_BASELINE.sub("", said)
     elif fact.field == "kpi":  # its baseline, given apart or in the line (「有収率（現状88.4%）の向上」)
         said = " ".join([fact.baseline, *re.findall(r"現状(?:値)?[^）)】]*", fact.text)])
-    elif fact.field in ("milestone", "final_goal", "kgi"):
-        return False
+    elif fact.field in ("milestone", "final_goal", "kgi") and not satisfies(fact, "survey"):
+        return False  # a goal, unless it quotes where the survey found things (「回答した割合は44%」)
     else:
         said = fact.text
     if q is None:

@@ -125,9 +125,18 @@ def select(q: Question, ranked: list[ScoredFact], words: list[tuple[str, ...]] |
     blank = _blank_date(q, first, near)
     if blank:
         return _refuse(q, pool, blank)
-    if (q.asks_for("baseline") and not q.asks_for("target") and not q.years and asks_quantity(q)
-            and not any(satisfies(s.fact, "baseline") or satisfies(s.fact, "survey")  # survey figures are current ones
-                        for s in near if s.group == first.group)):
+    current = (q.asks_for("baseline") and not q.asks_for("target") and not q.years and asks_quantity(q))
+    if current and not any(satisfies(s.fact, "baseline") or satisfies(s.fact, "survey")  # survey figures are current ones
+                           for s in near if s.group == first.group):
+        # 「いまは何％？」 about a goal: the block's own current figure, however far down it ranks
+        homes = {first.group} | _focus_groups(q)
+        held = next((s for s in pool if s.group in homes and (satisfies(s.fact, "baseline") or satisfies(s.fact, "survey"))
+                     and any(shows(s.fact, u, True, q) for u in q.units)), None)
+        if held is not None:
+            first = held
+            near = [held, *near]
+    if current and not any(satisfies(s.fact, "baseline") or satisfies(s.fact, "survey")
+                           for s in near if s.group == first.group):
         blank = any("現状値 —" in s.fact.text for s in near if s.group == first.group)
         return _refuse(q, pool, "現状値は計画の表で「—」とされ、示されていません" if blank else "現状値は計画に書かれていません")
     picked = [first]
@@ -224,7 +233,8 @@ def select(q: Question, ranked: list[ScoredFact], words: list[tuple[str, ...]] |
     numbered = [p for p in picked if re.search(r"\d", p.fact.text)]
     if not numbered and not (_EXISTS.search(q.text) and q.years):  # 「その年度にも目標ってある？」 answered by a
         numbered = picked  # target without a number has no number to check
-    if numbered and words and weight and asks_quantity(q) and not q.measures:
+    if (numbered and words and weight and asks_quantity(q) and not q.measures
+            and not all(p.group in _focus_groups(q) for p in numbered)):  # the followed block carries the topic
         # The number must be about what the question names (「外部の専門人材を何人」 is not
         # 「リーダー 25人」): the fact, its place and its measure's summary must say most of it.
         extra = about or (lambda _s: "")
@@ -235,6 +245,13 @@ def select(q: Question, ranked: list[ScoredFact], words: list[tuple[str, ...]] |
         return _refuse(q, pool, missing)
     support = period_source(picked, pool) or supporting(picked, pool, open_question=not hard and not q.units)
     return Selection(q, picked=picked, support=support, ranked=pool, unstated=unstated)
+
+
+def _focus_groups(q: Question) -> set[tuple[str, str]]:
+    """The blocks a follow-up about the same thing leans on (its measures and sections)."""
+    if not q.same_topic:
+        return set()
+    return {(p, f"m{n}") for p, n in q.measures} | {(p, f"s:{k}") for p, k in q.sections}
 
 
 def _other_years(first: ScoredFact, pool: list[ScoredFact]) -> list[ScoredFact]:

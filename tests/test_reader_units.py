@@ -691,3 +691,20 @@ def test_a_score_asked_is_counted_in_points():
 
     assert units_in("自己点検の具体的な点数は？") == ["点"]
     assert units_in("橋梁点検件数の目標を教えて") == []
+
+
+def test_the_current_figure_of_a_followed_goal_is_its_blocks_survey_quote():
+    """「いまは何％？」 after the KGI (満足度を70%まで): the KGI block's quote of the survey (44%) answers."""
+    focus = Focus(plans=("nobeoka",), sections=(("nobeoka", "kgi"),), asks=("final",), topic="ビジョンの達成は何で測るの？")
+    q = ask("いまは何％なの？", focus)
+
+    def in_block(text, section, score, field="section"):
+        s = fact(text, plan="nobeoka", measure=None, field=field, score=score)
+        s.fact = dataclasses.replace(s.fact, section=section)
+        return s
+
+    overview = in_block("7つの重点方針にKPIを設定し、KGIの達成とビジョンの実現を目指します。", "ch4-4", 1.93)
+    goal = in_block("【KGI】DX施策に関する市民満足度を70%まで向上", "kgi", 1.92, field="kgi")
+    quote = in_block("今回実施した市民アンケートにおいて、「満足」と回答した割合は44%という結果でした。", "kgi", 1.82, field="kgi")
+    sel = select(q, [overview, goal, quote], [("ビジョン",), ("達成",)], lambda w: 1.0)
+    assert not sel.refused and sel.picked[0] is quote
