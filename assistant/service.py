@@ -129,6 +129,14 @@ class Assistant:
                 q.measures, q.measures_named = titled, True
                 q.plans = q.plans or list(dict.fromkeys(p for p, _ in titled))
         reading = reader.read(q)
+        if (q.focus is not None and not q.follow_up and not continues and not q.measures and not q.cities_named
+                and not set(q.asks) - {"what", "change", "past"} and _weak(reading)):
+            # 「最初はどの分野で作ったの？」 finds nothing close on its own: it leans on the conversation after all
+            q = understand(text, reader.plans, snap.known_measures(), chosen, focus=q.focus, topic_words=topic_nouns,
+                           continues=True)
+            if plan == "both":
+                q.plans = list(snap.plans)
+            reading = reader.read(q)
         if add and conversation is not None:
             conversation.add(reading.answer, reading.focus)
         return reading
@@ -167,6 +175,14 @@ class Assistant:
                 if len(title) >= 6 and title in text:
                     found.append((len(title), (pid, m.number)))
         return [max(found)[1]] if found else []
+
+
+WEAK_ALONE = 0.36  # a question in a conversation whose best fact is less close than this alone leans on the last turn
+
+
+def _weak(reading: Reading) -> bool:
+    ranked = reading.selection.ranked if reading.selection is not None else []
+    return bool(ranked) and max(s.parts.get("dense", 0.0) for s in ranked[:5]) < WEAK_ALONE
 
 
 def build_assistant(settings: Settings, backend: str | None = None, retrieval_mode: str = "hybrid",

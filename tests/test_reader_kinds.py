@@ -534,3 +534,12 @@ def test_a_baseline_in_brackets_is_no_target_figure(fake_assistant):
     """「有収率（現状88.4%）の向上」 sets no percentage to reach."""
     answer = fake_assistant.ask("大分市の水道の有収率は何％まで高める目標なの？")
     assert answer.refused and "88.4%" not in answer.lead
+
+
+# 42. A question in a conversation that finds nothing close on its own (「最初はどの分野の手続きで作ったの？」,
+#     the thing made left unsaid) leans on the last turn after all.
+def test_a_question_that_finds_nothing_alone_leans_on_the_conversation(fake_assistant):
+    conv = Conversation()
+    fake_assistant.ask("延岡市の「らくらく窓口」ってどういう仕組み？", conversation=conv)
+    answer = fake_assistant.ask("最初はどの分野の手続きで作ったんですか", conversation=conv)
+    assert "出産・子育て分野" in answer.text[:200]
