@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from assistant.terms import defining_bonus, literal_bonus
 from assistant.understand import UNIT_SHOWS, Question, unit_pattern
 from ingest.facts import Fact
 from ingest.parsers.text import year_range
@@ -37,9 +38,6 @@ B_UNIT = 0.08  # the fact shows a number in the asked counter
 B_TERM = 0.5  # a glossary term the question names literally
 B_PERIOD = 0.4  # the plan period (from the plan list) when the question asks for it
 B_GLOSSARY_OFF = 0.2  # a glossary entry answers what a word means, not what a city does
-B_DEFINES = 0.5  # a sentence that defines a term the question asks about and the glossary lacks
-B_LITERAL = 0.15  # a distinctive term of the question (quoted, katakana or Latin) the fact holds verbatim
-LITERAL_MAX_FACTS = 12  # a term this many facts hold is not distinctive
 OUT_OF_SCOPE = -10.0
 B_CAPTION = 0.3  # a figure's caption or a label alone (「【図24】全体の満足度」「（分析及び傾向）」) states nothing
 _CAPTION = re.compile(r"^\s*(【(図|表)\s*\d+】[^。]{0,30}|[（(【][^）)】。]{1,12}[）)】])。?\s*$")
@@ -348,10 +346,10 @@ def score_facts(q: Question, table: FactTable, keyword_index, vector: list[float
                 term[i] = B_TERM
         parts["term"] = term
     if q.asks_for("definition"):
-        defined = _defining_bonus(q.text, table)
+        defined = defining_bonus(q.text, table)
         if defined is not None:
             parts["defines"] = defined
-    literal = _literal_bonus(q.text, table)
+    literal = literal_bonus(q.text, table)
     if literal is not None:
         parts["literal"] = literal
     for arr in parts.values():
@@ -365,40 +363,3 @@ def score_facts(q: Question, table: FactTable, keyword_index, vector: list[float
         detail.update({name: float(arr[i]) for name, arr in parts.items() if arr[i]})
         out.append(ScoredFact(table.facts[i], float(score[i]), detail))
     return out
-
-
-_ASKED_TERM = re.compile(r"(?:^|[\s、。「『の])([^\s、。「」『』のはが]{2,14}?)[」』]?(?:って(?:何|なに|どういう)|とは|の意味)")
-
-
-def _defining_bonus(text: str, table: FactTable) -> np.ndarray | None:
-    """「らくらく窓口って何？」 with no glossary entry: the sentence that defines the term
-    (「…システム（らくらく窓口）」「Xとは…」「「X」は…」) answers it."""
-    terms = {t for t in _ASKED_TERM.findall(text)} | {a or b for a, b in _LITERAL.findall(text)}
-    terms = {t for t in terms if len(t) >= 2 and t.upper() not in _NOT_LITERAL and t not in table.glossary_names.values()}
-    if not terms:
-        return None
-    bonus = np.zeros(len(table.facts), dtype=np.float32)
-    for term in terms:
-        defining = re.compile(rf"[（(]{re.escape(term)}[）)]|{re.escape(term)}」?とは|「{re.escape(term)}」(?:は|という|とは)")
-        for i in table.holders(term):
-            if defining.search(table.facts[i].text):
-                bonus[i] = B_DEFINES
-    return bonus if bonus.any() else None
-
-
-_LITERAL = re.compile(r"[「『\"]([^」』\"]{2,30})[」』\"]|([A-Za-z][A-Za-z0-9\-]{2,}|[ァ-ヶー]{3,}[ァ-ヶー一-龥]*)")
-_NOT_LITERAL = {"DX", "KPI", "NO", "ICT", "デジタル", "システム", "サービス", "オンライン", "アプリ", "スマホ", "データ"}
-
-
-def _literal_bonus(text: str, table: FactTable) -> np.ndarray | None:
-    """Facts holding a distinctive term of the question verbatim (らくらく窓口, のべおかCOIN…)."""
-    terms = {a or b for a, b in _LITERAL.findall(text)}
-    terms = {t for t in terms if t.upper() not in _NOT_LITERAL and t not in _NOT_LITERAL}
-    if not terms:
-        return None
-    bonus = np.zeros(len(table.facts), dtype=np.float32)
-    for term in terms:
-        holders = table.holders(term)
-        if 0 < len(holders) <= LITERAL_MAX_FACTS:
-            bonus[holders] += B_LITERAL
-    return bonus if bonus.any() else None

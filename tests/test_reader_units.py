@@ -452,7 +452,8 @@ def test_a_caption_or_a_label_alone_is_marked_to_state_nothing():
 def test_a_term_the_glossary_lacks_is_defined_by_the_sentence_that_names_it_in_brackets():
     import numpy as np
 
-    from assistant.fact_search import FactTable, _defining_bonus
+    from assistant.fact_search import FactTable
+    from assistant.terms import defining_bonus as _defining_bonus
 
     texts = ["らくらく窓口の庁内横展開を進めます。", "申請から通知までを一気通貫で行うシステム（らくらく窓口）を構築しました。"]
     facts = [fact(t, plan="nobeoka", measure="5", field="action").fact for t in texts]
