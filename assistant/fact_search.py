@@ -62,6 +62,7 @@ AFFINITY: dict[str, dict[str, float]] = {
     "name": {"section": 0.6, "overview": 0.6, "background": 0.6, "summary": 0.6, "plan": 0.6, "action": 0.4,
              "goal_state": 0.4},
     "what": {"overview": 0.5, "action": 0.5, "summary": 0.4, "goal_state": 0.5, "key_projects": 0.3},
+    "benefit": {"final_goal": 1.0, "goal_state": 1.0},
     "change": {"action": 2.0, "goal_state": 0.3, "milestone": 0.3},  # above the usual 0..1: what will be done leads
 }
 BLANK_YEARS = {"—", "-", "―", "ー", "－", "未定"}
@@ -319,7 +320,9 @@ def score_facts(q: Question, table: FactTable, keyword_index, vector: list[float
         # else: a follow-up asks for a kind of fact its block does not hold (「何で測るの？」 after
         # the vision): the block gives way, the plan stays.
     asks = [a for a in q.asks if a in AFFINITY]
-    if "change" in asks:  # 「どう変わる」 is a what-question answered by what will be done
+    if "benefit" in asks:  # 「どう便利になる？」: what people gain, not what the city will do
+        asks = [a for a in asks if a not in ("what", "change")]
+    elif "change" in asks:  # 「どう変わる」 is a what-question answered by what will be done
         asks = [a for a in asks if a != "what"]
     if asks:
         parts["field"] = B_FIELD * sum(table.affinity(a) for a in asks) / max(1.0, len(asks) ** 0.5)

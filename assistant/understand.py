@@ -42,6 +42,8 @@ ASKS: dict[str, re.Pattern[str]] = {
                        r"|具体的|詳しく|について|教えて|仕組み|できるように)"),
     # how something changes for people (「橋の点検ってどう変わるの？」): what will be introduced or done
     "change": re.compile(r"(どう変わ|何が変わ|(便利|楽|らく)に(なる|なり)|どう良くな|どう便利)"),
+    # what users gain (「利用する親はどう便利になるの？」): the goal that says what people can then do
+    "benefit": re.compile(r"((どう|何が|なにが)(便利|楽|らく)に(なる|なり)|どう良くな|どう便利|何ができるように|メリット)"),
     "compare": re.compile(r"(比較|違い|違う|比べ|両市|両方|それぞれ|どちら|どっち|共通|ずつ)"),
     # the items a list names (「どの税が対象？」「対象は何？」): an enumerated fact answers
     "items": re.compile(r"((どの|どんな|何の|なんの|どういう)[一-龥ァ-ヶー]{1,6}(が|も)?(対象|含まれ)|(何|なに|どれ)が対象"

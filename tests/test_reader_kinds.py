@@ -543,3 +543,9 @@ def test_a_question_that_finds_nothing_alone_leans_on_the_conversation(fake_assi
     fake_assistant.ask("延岡市の「らくらく窓口」ってどういう仕組み？", conversation=conv)
     answer = fake_assistant.ask("最初はどの分野の手続きで作ったんですか", conversation=conv)
     assert "出産・子育て分野" in answer.text[:200]
+
+
+# 43. 「どう便利になるの？」 asks what people gain: the goal that says what they can then do, not the action line.
+def test_what_people_gain_is_answered_by_the_goal(fake_assistant):
+    answer = fake_assistant.ask("大分市のこどもルームのアプリで、利用者はどう便利になるの？")
+    assert "バーコードリーダー" in answer.text[:150]

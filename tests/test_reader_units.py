@@ -709,3 +709,13 @@ def test_the_current_figure_of_a_followed_goal_is_its_blocks_survey_quote():
     quote = in_block("今回実施した市民アンケートにおいて、「満足」と回答した割合は44%という結果でした。", "kgi", 1.82, field="kgi")
     sel = select(q, [overview, goal, quote], [("ビジョン",), ("達成",)], lambda w: 1.0)
     assert not sel.refused and sel.picked[0] is quote
+
+
+@pytest.mark.parametrize(("question", "benefit"), [
+    ("こどもルームにアプリが入ったら、親はどう便利になるの？", True),
+    ("公式アプリで何ができるようになるの？", True),
+    ("橋の点検ってどう変わるの？", False),  # a change: what will be done
+])
+def test_what_people_gain_is_asked_apart_from_what_changes(question, benefit):
+    assert ("benefit" in ask(question).asks) is benefit
+
