@@ -245,6 +245,7 @@ _POINTING = re.compile(r"(^残り|^続き|^次は|それ|その|そこ|この|�
                        r"|そういう|こういう|ああいう|そうした|こうした|そんな|こんな)")
 
 
+_NAMED_POINTER = re.compile(r"(その|この|あの)[一-龥ァ-ヶー]{2,}")
 YEARLY_ASKS = {"target", "baseline", "when", "final", "now"}
 FOLLOW_UP_CHARS = 40  # a longer question without a pointing word stands on its own
 # 「インシデント対応訓練のほうは？」「じゃあスマホ教室は？」: a thing named and nothing asked — the last
@@ -349,6 +350,8 @@ def inherit(q: Question, focus: Focus, keep_topic: bool) -> None:
     # Retrieval reads the earlier topic too, so 「じゃあ延岡市は？」 finds 延岡市's measure on the same theme;
     # when the follow-up asks something of its own (「なんで必要なの？」), without what the earlier turn asked.
     topic = topic_without_asks(focus.topic) if own_asks else focus.topic
+    if own_asks and set(q.asks) <= {"what", "benefit", "change"} and _NAMED_POINTER.search(q.text):
+        topic = ""  # 「そのアプリって何ができる？」 names what it points at: the earlier details (ダウンロード) stay out
     q.search_text = f"{topic} {q.text}".strip()
 
 

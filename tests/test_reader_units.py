@@ -719,3 +719,14 @@ def test_the_current_figure_of_a_followed_goal_is_its_blocks_survey_quote():
 def test_what_people_gain_is_asked_apart_from_what_changes(question, benefit):
     assert ("benefit" in ask(question).asks) is benefit
 
+
+
+def test_a_pointer_with_its_noun_asking_what_leaves_the_earlier_details_out():
+    """「そのアプリって何ができるの？」 after download counts: about the app, not its downloads; a number asked
+    (「その研修、何人？」) still reads the earlier turn."""
+    focus = Focus(plans=("oita",), measures=(("oita", 3),), asks=("baseline",), units=("件",),
+                  topic="公式アプリって今どれくらいダウンロードされてるの？")
+    what = ask("そもそもそのアプリって、どんなことができるんだっけ？", focus)
+    assert what.measures == [("oita", 3)] and "ダウンロード" not in what.search_text
+    count = ask("そのアプリ、2026年度は何件を目標にしてる？", focus)
+    assert "ダウンロード" in count.search_text
