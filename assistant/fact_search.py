@@ -305,6 +305,9 @@ def score_facts(q: Question, table: FactTable, keyword_index, vector: list[float
         parts["scope"] = np.where(np.isin(table.plans, q.plans), 0.0, OUT_OF_SCOPE)
     elif q.leaning:
         parts["leaning"] = np.where(np.isin(table.plans, q.leaning), B_LEANING, 0.0)
+    if q.elsewhere:  # 「先生向けにも同じような取組は？」: another block than the one just answered
+        keys = set(q.elsewhere)
+        parts["elsewhere"] = np.array([g in keys for g in table.groups]) * -B_FOCUS
     if q.previous:
         keys = set(q.previous)
         parts["previous"] = np.array([g in keys for g in table.groups]) * B_PREVIOUS

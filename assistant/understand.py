@@ -175,6 +175,7 @@ class Question:
     same_topic: bool = False  # a follow-up about the very thing the last answer was about (「次の年は？」)
     leaning: list[str] = field(default_factory=list)  # the conversation's plan, preferred when none is named
     previous: list[tuple[str, str]] = field(default_factory=list)  # the last answer's blocks (fact groups)
+    elsewhere: list[tuple[str, str]] = field(default_factory=list)  # blocks the question asks past (「…にも同じような取組は？」)
 
     def asks_for(self, *names: str) -> bool:
         return any(n in self.asks for n in names)
@@ -245,6 +246,7 @@ _POINTING = re.compile(r"(^残り|^続き|^次は|それ|その|そこ|この|�
                        r"|そういう|こういう|ああいう|そうした|こうした|そんな|こんな)")
 
 
+_ALIKE_FOR = re.compile(r"[一-龥ァ-ヶー]{1,8}(向け|に|で|の方|のほう)(に)?も[、\s]*(同じ|似た|同様|そういう|こういう|ああいう)")
 _NAMED_POINTER = re.compile(r"(その|この|あの)[一-龥ァ-ヶー]{2,}")
 YEARLY_ASKS = {"target", "baseline", "when", "final", "now"}
 FOLLOW_UP_CHARS = 40  # a longer question without a pointing word stands on its own
@@ -333,7 +335,10 @@ def inherit(q: Question, focus: Focus, keep_topic: bool) -> None:
             q.units = q.units or list(focus.units)
             q.years = q.years or list(focus.years)
         return
-    if not switched:
+    alike = bool(_ALIKE_FOR.search(q.text))  # 「先生向けにも同じような取組は？」: another measure like the last one
+    if alike:
+        q.elsewhere = [(p, f"m{n}") for p, n in focus.measures] + [(p, f"s:{k}") for p, k in focus.sections]
+    if not switched and not alike:
         q.measures = list(focus.measures)
         q.sections = list(focus.sections)
         q.same_topic = True

@@ -730,3 +730,13 @@ def test_a_pointer_with_its_noun_asking_what_leaves_the_earlier_details_out():
     assert what.measures == [("oita", 3)] and "ダウンロード" not in what.search_text
     count = ask("そのアプリ、2026年度は何件を目標にしてる？", focus)
     assert "ダウンロード" in count.search_text
+
+
+def test_something_alike_for_others_asks_past_the_last_measure():
+    """「学校の先生向けにも同じような取組はある？」: the topic carries over, the measure just answered does not."""
+    focus = Focus(plans=("oita",), measures=(("oita", 30),), asks=("what",), topic="職員向けの情報セキュリティ研修は何をする？")
+    q = ask("学校の先生向けにも同じような取組はあるの？", focus)
+    assert q.follow_up and q.measures == [] and q.elsewhere == [("oita", "m30")]
+    assert "情報セキュリティ" in q.search_text
+    same = ask("それって同じような研修を毎年やるの？", focus)
+    assert same.measures == [("oita", 30)] and same.elsewhere == []
