@@ -150,4 +150,4 @@ UNIT_NAMES = {"人": "人数", "名": "人数", "件": "件数", "%": "割合（
 
 
 def asks_quantity(q: Question) -> bool:
-    return bool(q.units) or (q.asks_for("target", "baseline") and asks_number(q.text))
+    return bool(q.units) or (q.asks_for("target", "baseline") and (asks_number(q.text) or q.number_carried))

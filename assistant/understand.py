@@ -175,6 +175,7 @@ class Question:
     same_topic: bool = False  # a follow-up about the very thing the last answer was about (「次の年は？」)
     leaning: list[str] = field(default_factory=list)  # the conversation's plan, preferred when none is named
     previous: list[tuple[str, str]] = field(default_factory=list)  # the last answer's blocks (fact groups)
+    number_carried: bool = False  # 「延岡市のほうは？」 after 「観光客数の目標は？」: the number asked before is asked again
     elsewhere: list[tuple[str, str]] = field(default_factory=list)  # blocks the question asks past (「…にも同じような取組は？」)
 
     def asks_for(self, *names: str) -> bool:
@@ -346,6 +347,7 @@ def inherit(q: Question, focus: Focus, keep_topic: bool) -> None:
         q.units = list(focus.units)
     if not q.asks:  # 「2026年度は？」「じゃあ延岡市は？」: the same question about something else
         q.asks = [a for a in focus.asks if a != "compare"]
+        q.number_carried = asks_number(focus.topic)
         if not q.years:
             q.years = list(focus.years)
         elif not set(q.asks) & YEARLY_ASKS:  # a year alone after 「担当は？」 asks for that year's target

@@ -740,3 +740,16 @@ def test_something_alike_for_others_asks_past_the_last_measure():
     assert "情報セキュリティ" in q.search_text
     same = ask("それって同じような研修を毎年やるの？", focus)
     assert same.measures == [("oita", 30)] and same.elsewhere == []
+
+
+def test_a_city_switch_asks_the_number_asked_before():
+    """「延岡市のほうは？」 after 「観光客数の目標は？」 asks a number too: an unrelated KPI of that city does not answer it."""
+    from assistant.figures import asks_quantity
+
+    focus = Focus(plans=("oita",), measures=(("oita", 5),), asks=("target",), topic="大分市の観光客数の目標は？")
+    q = ask("延岡市のほうは？", focus)
+    assert q.asks == ["target"] and q.number_carried and asks_quantity(q)
+    unrelated = fact("オンライン申請手続きの市民満足度（目標値 70%）", plan="nobeoka", measure="5", field="kpi")
+    sel = select(q, [unrelated], [("観光客",)], lambda w: 1.0)
+    assert sel.refused
+    assert not ask("延岡市のほうは？", Focus(plans=("oita",), asks=("department",), topic="観光の担当課は？")).number_carried
