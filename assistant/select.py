@@ -141,7 +141,7 @@ def select(q: Question, ranked: list[ScoredFact], words: list[tuple[str, ...]] |
         return _refuse(q, pool, "現状値は計画の表で「—」とされ、示されていません" if blank else "現状値は計画に書かれていません")
     picked = [first]
     unstated: list[str] = []
-    if "department" in hard and not any(satisfies(s.fact, "department") for s in pool if s.group == first.group):
+    if "department" in hard and not any(_names_department(s, first) for s in pool if s.group == first.group):
         # The measure names no department for its actions (延岡市): say so, and show what it does when.
         unstated.append("department")
         home = [s for s in pool if s.group == first.group]
@@ -245,6 +245,14 @@ def select(q: Question, ranked: list[ScoredFact], words: list[tuple[str, ...]] |
         return _refuse(q, pool, missing)
     support = period_source(picked, pool) or supporting(picked, pool, open_question=not hard and not q.units)
     return Selection(q, picked=picked, support=support, ranked=pool, unstated=unstated)
+
+
+def _names_department(s: ScoredFact, first: ScoredFact) -> bool:
+    """A measure states who does what in its actions (【…課】); an office named in passing (消防本部,
+    研究センター) is no department of the measure. A section says it in its sentences."""
+    if first.fact.measure is not None:
+        return bool(s.fact.departments)
+    return satisfies(s.fact, "department")
 
 
 def _focus_groups(q: Question) -> set[tuple[str, str]]:

@@ -135,7 +135,7 @@ def _other_unit(unit: str) -> re.Pattern[str]:
 # Words addressed to the assistant, not about the plans: the clause that holds one goes.
 _IMPERATIVE = re.compile(
     r"(指示を(すべて|全て)?(無視|忘れ)|命令を無視|ルールを(無視|解除)|前の指示|これまでの指示|上記の指示|以前の指示|システムプロンプト"
-    r"|system\s*prompt|ignore (all |the )?(previous|above|prior)|disregard|you are now|あなたは(今から|これから|もう)"
+    r"|system\s*prompt|ignore (all |the )?(previous|above|prior)|disregard|you are now|あなたは(今から|これから|もう)|(ここから|今から|これから|以降)は?[、,]?\s*あなたは|あなたは[^。？?、]{0,20}(として|になりきっ|の役)"
     r"|開発者モード|制約を(解除|無視)|プロンプトを(表示|出力|教え)|設定を(表示|出力|教え|変え)|jailbreak|\bDAN\b"
     r"|とだけ(答え|回答|書い|言っ|出力|返)|(必ず|絶対に?)[^。？?]{0,40}(と|で)(答え|回答|書い|言っ|出力|返)"
     r"|(答え|回答)(は|を)[^。？?]{0,20}(に|と)(して|すること|しろ|せよ)|と(回答|答え|返答|返事|言い?|書き?)(すること|しなさい|せよ|しろ|なさい)"
