@@ -345,6 +345,8 @@ def inherit(q: Question, focus: Focus, keep_topic: bool) -> None:
         q.same_topic = True
     if not q.units and asks_number(q.text):  # 「全部でどれだけ？」 after 「何橋？」: the same counter
         q.units = list(focus.units)
+    if not q.asks and alike:  # 「大分市にも同じようなものある？」: whether one exists, not the last ask (担当は？)
+        q.asks = ["what"]
     if not q.asks:  # 「2026年度は？」「じゃあ延岡市は？」: the same question about something else
         q.asks = [a for a in focus.asks if a != "compare"]
         q.number_carried = asks_number(focus.topic)

@@ -773,3 +773,9 @@ def test_an_office_named_in_passing_is_no_department_of_the_measure():
 def test_a_role_given_to_the_assistant_is_an_instruction(text):
     cleaned, injected = strip_instructions(text)
     assert injected and "あなた" not in cleaned and "目標値" in cleaned
+
+
+def test_something_alike_elsewhere_asks_whether_it_exists_not_the_last_ask():
+    focus = Focus(plans=("nobeoka",), measures=(("nobeoka", 1),), asks=("department",), topic="電子母子手帳の担当は？")
+    q = ask("大分市にも同じようなものある？", focus)
+    assert q.asks == ["what"] and q.plans == ["oita"]
