@@ -779,3 +779,7 @@ def test_something_alike_elsewhere_asks_whether_it_exists_not_the_last_ask():
     focus = Focus(plans=("nobeoka",), measures=(("nobeoka", 1),), asks=("department",), topic="電子母子手帳の担当は？")
     q = ask("大分市にも同じようなものある？", focus)
     assert q.asks == ["what"] and q.plans == ["oita"]
+
+
+def test_who_is_asked_as_who_does_it():
+    assert "department" in ask("講師は誰？").asks and "department" in ask("それって誰がやるの？").asks
