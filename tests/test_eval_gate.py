@@ -22,26 +22,26 @@ ARTIFACTS = PROJECT_ROOT / "test-artifacts"
 
 HELDOUT_DIR = PROJECT_ROOT / "tests" / "heldout"
 
-# Floors ~0.03 below the latest measured values (2026-12-01, fact reader after the ho round and the hp fixes,
+# Floors ~0.03 below the latest measured values (2026-12-01, fact reader after the hq round,
 # int8 embeddings, extractive backend); a floor is never lowered.
-#   golden (179 items): pass 0.972, citation recall 0.972 / precision 0.972, facts 0.978,
-#     refusal 1.000, false refusal 0.000, recall@1 0.924, recall@5 0.993, facts up front 0.947.
-#   heldout (1,833 items, 171 dialogues, in tests/heldout, written without the engine in view;
+#   golden (179 items): pass 0.978, citation recall 0.972 / precision 0.972, facts 0.983,
+#     refusal 1.000, false refusal 0.000, recall@1 0.924, recall@5 0.993, facts up front 0.948.
+#   heldout (2,083 items, 197 dialogues, in tests/heldout, written without the engine in view;
 #     each set was run once as it came, then worked on by kind of failure, see its README):
-#     pass 0.954, recall 0.981 / precision 0.981, facts 0.958, refusal 0.973,
-#     false refusal 0.002, recall@1 0.903, recall@5 0.998, facts up front 0.893,
-#     follow-up turns 0.907.
+#     pass 0.964, recall 0.981 / precision 0.980, facts 0.968, refusal 0.969,
+#     false refusal 0.001, recall@1 0.905, recall@5 0.999, facts up front 0.898,
+#     follow-up turns 0.939.
 # Raise as quality rises; never lower to pass. A set without dialogues has no follow-up floor.
 FLOORS = {
     "golden": {
-        "pass_rate": 0.94, "citation_recall": 0.94, "citation_precision": 0.94, "must_include_accuracy": 0.945,
+        "pass_rate": 0.95, "citation_recall": 0.94, "citation_precision": 0.94, "must_include_accuracy": 0.955,
         "refusal_accuracy": 0.97, "retrieval_recall_at_1": 0.89, "retrieval_recall_at_5": 0.96,
         "facts_up_front": 0.915,
     },
     "heldout": {
-        "pass_rate": 0.925, "citation_recall": 0.95, "citation_precision": 0.95, "must_include_accuracy": 0.925,
+        "pass_rate": 0.935, "citation_recall": 0.95, "citation_precision": 0.95, "must_include_accuracy": 0.94,
         "refusal_accuracy": 0.94, "retrieval_recall_at_1": 0.875, "retrieval_recall_at_5": 0.97,
-        "facts_up_front": 0.86, "followup_pass_rate": 0.875,
+        "facts_up_front": 0.87, "followup_pass_rate": 0.905,
     },
 }
 MAX_FALSE_REFUSAL_RATE = 0.03
