@@ -31,6 +31,7 @@ _HINTS = {
     "target": re.compile(r"\d"),
     "baseline": re.compile(r"\d"),
     "name": re.compile(r"「"),
+    "earlier_plan": re.compile(r"「[^」]*計画"),
 }
 
 
@@ -59,7 +60,7 @@ def focus_clause(text: str, q, limit: int = 0) -> str:
             length += len(clauses[j])
             if length > limit and j > i:
                 break
-            value = score("".join(clauses[i : j + 1])) - 0.001 * i
+            value = score("".join(clauses[i : j + 1])) - 0.001 * i + 0.00001 * length  # ties: the longer run
             if value > best_score:
                 best, best_score = (i, j + 1), value
     i, j = best

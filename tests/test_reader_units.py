@@ -783,3 +783,14 @@ def test_something_alike_elsewhere_asks_whether_it_exists_not_the_last_ask():
 
 def test_who_is_asked_as_who_does_it():
     assert "department" in ask("講師は誰？").asks and "department" in ask("それって誰がやるの？").asks
+
+
+def test_a_long_sentence_with_no_asked_word_is_cut_to_a_run_that_says_something():
+    """Nothing in the clauses matches the question: the longest run from the start, never a bare 「本市では、」."""
+    from assistant.compose import focus_clause
+
+    text = ("本市では、令和3年度に策定した「市情報政策推進計画」が令和7年度末に計画期間を終えることから、"
+            "長期総合計画を上位計画とし、総合戦略等と整合を図った、新たな「市DX推進計画」を策定します。" * 2)
+    q = ask("前にあった計画って何？")
+    part = focus_clause(text, q)
+    assert "市情報政策推進計画" in part and len(part) > 40
