@@ -9,6 +9,7 @@ whose label shares the question's (回収率 ~ 回答率), and, for a breakdown 
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from assistant.fact_search import ScoredFact, satisfies
 from assistant.understand import Question, asks_number, counter_forms, unit_pattern
@@ -47,8 +48,15 @@ _NOT_DEGREES = {"年度", "程度", "制度", "今度", "頻度", "毎年", "来
 
 def _says_degree(fact, q: Question) -> bool:
     said = q.text + (" " + q.focus.topic if q.follow_up and q.focus is not None and not q.measures_named else "")
-    stems = {m.group(1) for m in _DEGREE.finditer(said) if m.group(0) not in _NOT_DEGREES and not m.group(1).endswith("年")}
+    stems = _degrees(said)
     return not stems or any(stem in fact.text or stem in fact.context for stem in stems)
+
+
+@lru_cache(maxsize=256)
+def _degrees(said: str) -> frozenset[str]:
+    """The stems of the degrees a question names (満足度 → 満足), read once per question, not per fact."""
+    return frozenset(m.group(1) for m in _DEGREE.finditer(said) if m.group(0) not in _NOT_DEGREES
+                     and not m.group(1).endswith("年"))
 
 
 _INLINE_BASELINE = re.compile(r"[（(]\s*現状(?:値)?[^）)]*[）)]")

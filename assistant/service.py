@@ -118,9 +118,21 @@ class Assistant:
 
     def _read_one(self, text: str, plan: str | None, conversation: Conversation | None, snap, reader,
                   add: bool = True, continues: bool = False) -> Reading:
-        chosen = None if plan == "both" else plan
-        q = understand(text, reader.plans, snap.known_measures(), chosen,
-                       focus=conversation.focus if conversation else None, topic_words=topic_nouns, continues=continues)
+        focus = conversation.focus if conversation else None
+        q = self._question(text, plan, focus, snap, reader, continues)
+        reading = reader.read(q)
+        if (q.focus is not None and not q.follow_up and not continues and not q.measures and not q.cities_named
+                and not set(q.asks) - {"what", "change", "past"} and _weak(reading)):
+            # 「最初はどの分野で作ったの？」 finds nothing close on its own: it leans on the conversation after all
+            reading = reader.read(self._question(text, plan, focus, snap, reader, continues=True))
+        if add and conversation is not None:
+            conversation.add(reading.answer, reading.focus)
+        return reading
+
+    def _question(self, text: str, plan: str | None, focus, snap, reader, continues: bool):
+        """Read one question: what it pins down and asks, the conversation's focus merged in."""
+        q = understand(text, reader.plans, snap.known_measures(), None if plan == "both" else plan,
+                       focus=focus, topic_words=topic_nouns, continues=continues)
         if plan == "both":
             q.plans = list(snap.plans)
         if not q.measures:
@@ -128,18 +140,7 @@ class Assistant:
             if titled:
                 q.measures, q.measures_named = titled, True
                 q.plans = q.plans or list(dict.fromkeys(p for p, _ in titled))
-        reading = reader.read(q)
-        if (q.focus is not None and not q.follow_up and not continues and not q.measures and not q.cities_named
-                and not set(q.asks) - {"what", "change", "past"} and _weak(reading)):
-            # 「最初はどの分野で作ったの？」 finds nothing close on its own: it leans on the conversation after all
-            q = understand(text, reader.plans, snap.known_measures(), chosen, focus=q.focus, topic_words=topic_nouns,
-                           continues=True)
-            if plan == "both":
-                q.plans = list(snap.plans)
-            reading = reader.read(q)
-        if add and conversation is not None:
-            conversation.add(reading.answer, reading.focus)
-        return reading
+        return q
 
     def stream(self, question: str, plan: str | None = None,
                conversation: Conversation | None = None) -> Iterator[str | Answer]:

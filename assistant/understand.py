@@ -332,7 +332,7 @@ def inherit(q: Question, focus: Focus, keep_topic: bool) -> None:
         q.plans = list(focus.plans) if len(focus.plans) == 1 or keep_topic else []
     if not keep_topic:
         if not own_asks and _ELLIPTIC.match(q.text):  # 「じゃあスマホ教室は？」: what was asked, of another thing
-            q.asks = [a for a in focus.asks if a != "compare"]
+            _ask_again(q, focus)
             q.units = q.units or list(focus.units)
             q.years = q.years or list(focus.years)
         return
@@ -348,8 +348,7 @@ def inherit(q: Question, focus: Focus, keep_topic: bool) -> None:
     if not q.asks and alike:  # 「大分市にも同じようなものある？」: whether one exists, not the last ask (担当は？)
         q.asks = ["what"]
     if not q.asks:  # 「2026年度は？」「じゃあ延岡市は？」: the same question about something else
-        q.asks = [a for a in focus.asks if a != "compare"]
-        q.number_carried = asks_number(focus.topic)
+        _ask_again(q, focus)
         if not q.years:
             q.years = list(focus.years)
         elif not set(q.asks) & YEARLY_ASKS:  # a year alone after 「担当は？」 asks for that year's target
@@ -362,6 +361,12 @@ def inherit(q: Question, focus: Focus, keep_topic: bool) -> None:
     if own_asks and set(q.asks) <= {"what", "benefit", "change"} and _NAMED_POINTER.search(q.text):
         topic = ""  # 「そのアプリって何ができる？」 names what it points at: the earlier details (ダウンロード) stay out
     q.search_text = f"{topic} {q.text}".strip()
+
+
+def _ask_again(q: Question, focus: Focus) -> None:
+    """A follow-up that asks nothing of its own asks the last question again (a number, if that asked one)."""
+    q.asks = [a for a in focus.asks if a != "compare"]
+    q.number_carried = asks_number(focus.topic)
 
 
 def topic_without_asks(topic: str) -> str:
